@@ -1,0 +1,27 @@
+// sanitizer_defaults.cc - sanitizer options the harness sets for itself, so
+// users need no environment variables. Linked into every fuzz target and the
+// ftf tool (an object in a static library would never be pulled in: the
+// runtimes look these functions up weakly).
+//
+// - TSan: halt on the first report (otherwise libFuzzer saves the empty input
+//   as the crash), and do not report libFuzzer's malloc in its signal handler.
+// - UBSan: halt and print a stack (the build also passes
+//   -fno-sanitize-recover=undefined).
+// - clang-14 only: the documented false-race workaround (README, presets).
+// Users can still override any of these through *SAN_OPTIONS.
+
+extern "C" {
+
+#if defined(FTF_TSAN)
+const char* __tsan_default_options() { return "halt_on_error=1:report_signal_unsafe=0:second_deadlock_stack=1"; }
+#if defined(FTF_CLANG14_TSAN_WORKAROUND)
+const char* __tsan_default_suppressions() { return "race:__TMC_END__\n"; }
+#endif
+#endif
+
+#if defined(FTF_ASAN)
+const char* __asan_default_options() { return "abort_on_error=0:detect_stack_use_after_return=1"; }
+const char* __ubsan_default_options() { return "halt_on_error=1:print_stacktrace=1"; }
+#endif
+
+}  // extern "C"

@@ -1,0 +1,85 @@
+// sched_hook.h - how the core hands control to an executor.
+//
+// The core never decides who runs. At every shared-memory access (through
+// Cell, atomics.h) it calls SchedHook::OnAccess, and whenever a logical thread
+// cannot proceed (a parked PyMutex waiter, a thread paused for stop-the-world,
+// the requester of a stop-the-world waiting for the others) it calls
+// WaitUntil with a predicate. The deterministic fiber executor (src/sched/)
+// implements the hook: OnAccess is a context switch decided by the input, and
+// WaitUntil marks the thread blocked until its predicate holds (everyone
+// blocked = DEADLOCK). With no hook installed (plain real threads, unit
+// tests) OnAccess does nothing and WaitUntil yields the OS thread until the
+// predicate holds.
+//
+// The hook is process-wide, not thread_local: fibers share thread-locals. It is
+// installed before logical threads start and removed after they finish.
+
+#ifndef FTF_CORE_SCHED_HOOK_H_
+#define FTF_CORE_SCHED_HOOK_H_
+
+#include <cstdint>
+
+#ifndef FTF_SCHED_HOOKS
+#define FTF_SCHED_HOOKS 1
+#endif
+
+namespace ftf::core {
+
+// A source location, captured by default arguments at the call site
+// (std::source_location needs clang >= 15 with libstdc++; this works with 14).
+struct Loc {
+  const char* file = "";
+  int line = 0;
+  static constexpr Loc Here(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    return Loc{file, line};
+  }
+};
+
+enum class Order : uint8_t { kPlain, kRelaxed, kAcquire, kRelease, kSeqCst };
+enum class AccessKind : uint8_t { kLoad, kStore, kRmw, kFence };
+
+const char* OrderName(Order o);
+const char* AccessKindName(AccessKind k);
+
+struct Access {
+  const void* addr;  // nullptr for fences
+  AccessKind kind;
+  Order order;
+  Loc loc;
+};
+
+// What a blocked logical thread waits for. `ready` is evaluated by the
+// executor (from its own context in fiber mode); it must only Peek() at state
+// and must not block. `what` and `key` describe the wait in DEADLOCK reports.
+struct WaitSpec {
+  const char* what;              // e.g. "PyMutex_Lock", "stop-the-world"
+  const void* key;               // the mutex / object waited on, or nullptr
+  bool (*ready)(const void* ctx);
+  const void* ctx;
+  Loc loc;
+};
+
+class SchedHook {
+ public:
+  virtual ~SchedHook() = default;
+  // A scheduling point just before `a` is performed by the running logical thread.
+  virtual void OnAccess(const Access& a) = 0;
+  // Returns once spec.ready(spec.ctx) is true. May never return if the run is
+  // abandoned (deadlock): the executor then unwinds the logical thread itself.
+  virtual void WaitUntil(const WaitSpec& spec) = 0;
+};
+
+// The installed hook, or nullptr. A plain global (not thread_local, not
+// atomic): it is written only while no logical thread runs.
+extern SchedHook* g_sched_hook;
+inline SchedHook* CurrentSchedHook() { return g_sched_hook; }
+// Installs `h` (nullptr removes it); returns the previous hook.
+SchedHook* InstallSchedHook(SchedHook* h);
+
+// Blocks the running logical thread until spec.ready holds: through the hook
+// if one is installed, otherwise by yielding the OS thread in a loop.
+void WaitUntil(const WaitSpec& spec);
+
+}  // namespace ftf::core
+
+#endif  // FTF_CORE_SCHED_HOOK_H_

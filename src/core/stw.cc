@@ -1,0 +1,192 @@
+// stw.cc - stop-the-world, attach/detach and safe points (see stw.h).
+
+#include "core/stw.h"
+
+#include "core/brc.h"
+#include "core/critical_section.h"
+#include "core/parking_lot.h"
+#include "core/qsbr.h"
+#include "core/runtime.h"
+#include "core/thread_state.h"
+
+namespace ftf::core {
+namespace {
+
+constexpr uint8_t S(ThreadStatus s) { return static_cast<uint8_t>(s); }
+
+bool IsLive(const ThreadState& t) {
+  ThreadStatus s = t.Status();
+  return s != ThreadStatus::kNotStarted && s != ThreadStatus::kExited;
+}
+
+// Models detach_thread.
+void DetachThread(ThreadState& ts, ThreadStatus detached_state, Loc loc) {
+  if (ts.critical_section.Peek() != 0) CriticalSectionSuspendAll(ts, loc);
+  QsbrDetach(ts);
+  ts.status.StoreSeqCst(S(detached_state), loc);
+}
+
+// Models tstate_try_attach: CAS DETACHED -> ATTACHED.
+bool TryAttach(ThreadState& ts, Loc loc) {
+  uint8_t expected = S(ThreadStatus::kDetached);
+  return ts.status.CompareExchangeSeqCst(expected, S(ThreadStatus::kAttached), loc);
+}
+
+// Models tstate_wait_attach: park while SUSPENDED, until the world restarts.
+void WaitAttach(ThreadState& ts, Loc loc) {
+  do {
+    uint8_t state = ts.status.LoadRelaxed(loc);
+    if (state == S(ThreadStatus::kSuspended)) {
+      GlobalParkingLot().Park(ts, ts.status.address(), ts.status, state, "stop-the-world (suspended)", loc);
+    }
+  } while (!TryAttach(ts, loc));
+}
+
+// Models decrement_stoptheworld_countdown (caller holds HEAD_LOCK).
+void DecrementCountdown(StwState& stw, Loc loc) {
+  stw.thread_countdown.StoreRelaxed(stw.thread_countdown.LoadRelaxed(loc) - 1, loc);
+}
+
+// Models park_detached_threads (caller holds HEAD_LOCK): CAS every DETACHED
+// thread to SUSPENDED, ask every ATTACHED one to stop. True when all stopped.
+bool ParkDetachedThreads(Runtime& rt, ThreadState& requester, Loc loc) {
+  StwState& stw = rt.stw;
+  for (int i = 0; i < rt.num_threads(); ++i) {
+    ThreadState& t = rt.thread(i);
+    if (&t == &requester || !IsLive(t)) continue;
+    uint8_t state = t.status.LoadRelaxed(loc);
+    if (state == S(ThreadStatus::kDetached)) {
+      if (t.status.CompareExchangeSeqCst(state, S(ThreadStatus::kSuspended), loc)) DecrementCountdown(stw, loc);
+    } else if (state == S(ThreadStatus::kAttached)) {
+      if ((t.eval_breaker.LoadRelaxed(loc) & kEvalPleaseStop) == 0) t.eval_breaker.FetchOrSeqCst(kEvalPleaseStop, loc);
+    }
+  }
+  return stw.thread_countdown.LoadRelaxed(loc) == 0;
+}
+
+// The requester's wait (models PyEvent_WaitTimed on stop_event in 1 ms
+// slices): ready when the countdown reached zero, or when a thread became
+// DETACHED and must be parked by the requester.
+struct StwWait {
+  Runtime* rt;
+  const ThreadState* requester;
+};
+bool StwWaitReady(const void* ctx) {
+  const auto* w = static_cast<const StwWait*>(ctx);
+  if (w->rt->stw.thread_countdown.Peek() == 0) return true;
+  for (int i = 0; i < w->rt->num_threads(); ++i) {
+    const ThreadState& t = w->rt->thread(i);
+    if (&t != w->requester && t.Status() == ThreadStatus::kDetached) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Detach(ThreadState& ts) { DetachThread(ts, ThreadStatus::kDetached, Loc::Here()); }
+
+// Models _PyThreadState_Attach.
+void Attach(ThreadState& ts) {
+  Loc loc = Loc::Here();
+  if (!TryAttach(ts, loc)) WaitAttach(ts, loc);
+  QsbrAttach(ts);
+  if (ts.critical_section.Peek() != 0) CriticalSectionResume(ts, loc);
+}
+
+void Suspend(ThreadState& ts, Loc loc) {
+  StwState& stw = ts.rt->stw;
+  stw.head_lock.Lock(&ts, LockFlags::kDontDetach, loc);
+  bool requested = stw.requested.LoadRelaxed(loc) != 0;
+  stw.head_lock.Unlock(loc);
+  if (!requested) {
+    DetachThread(ts, ThreadStatus::kDetached, loc);
+    return;
+  }
+  DetachThread(ts, ThreadStatus::kSuspended, loc);
+  stw.head_lock.Lock(&ts, LockFlags::kDontDetach, loc);
+  DecrementCountdown(stw, loc);
+  stw.head_lock.Unlock(loc);
+}
+
+void StopTheWorld(ThreadState& requester, Loc loc) {
+  Runtime& rt = *requester.rt;
+  StwState& stw = rt.stw;
+  stw.mutex.Lock(&requester, LockFlags::kDetach, loc);
+  stw.head_lock.Lock(&requester, LockFlags::kDontDetach, loc);
+  stw.requested.StoreRelaxed(1, loc);
+  stw.requester = &requester;
+  int32_t count = 0;
+  for (int i = 0; i < rt.num_threads(); ++i) {
+    ThreadState& t = rt.thread(i);
+    if (&t != &requester && IsLive(t)) ++count;
+  }
+  stw.thread_countdown.StoreRelaxed(count, loc);
+  if (count != 0) {
+    for (;;) {
+      bool all = ParkDetachedThreads(rt, requester, loc);
+      stw.head_lock.Unlock(loc);
+      if (all) break;
+      // Waits without detaching (gh-118332): the requester keeps its locks.
+      StwWait w{&rt, &requester};
+      WaitUntil(WaitSpec{"stop-the-world (requester)", &stw, &StwWaitReady, &w, loc});
+      stw.head_lock.Lock(&requester, LockFlags::kDontDetach, loc);
+    }
+  } else {
+    stw.head_lock.Unlock(loc);
+  }
+  stw.world_stopped.StoreRelaxed(1, loc);
+}
+
+void StartTheWorld(ThreadState& requester, Loc loc) {
+  Runtime& rt = *requester.rt;
+  StwState& stw = rt.stw;
+  stw.head_lock.Lock(&requester, LockFlags::kDontDetach, loc);
+  stw.requested.StoreRelaxed(0, loc);
+  stw.world_stopped.StoreRelaxed(0, loc);
+  for (int i = 0; i < rt.num_threads(); ++i) {
+    ThreadState& t = rt.thread(i);
+    if (&t == &requester) continue;
+    if (t.status.LoadRelaxed(loc) == S(ThreadStatus::kSuspended)) {
+      t.status.StoreSeqCst(S(ThreadStatus::kDetached), loc);
+      GlobalParkingLot().UnparkAll(t.status.address());
+    }
+  }
+  stw.requester = nullptr;
+  stw.head_lock.Unlock(loc);
+  stw.mutex.Unlock(loc);
+}
+
+void SafePoint(ThreadState& ts, Loc loc) {
+  uint32_t bits = ts.eval_breaker.LoadRelaxed(loc);
+  if ((bits & kEvalPleaseStop) != 0) {
+    ts.eval_breaker.FetchAndSeqCst(~kEvalPleaseStop, loc);
+    Suspend(ts, loc);
+    // Attaching blocks until the stop-the-world is over.
+    Attach(ts);
+  }
+  if ((bits & kEvalExplicitMerge) != 0) {
+    ts.eval_breaker.FetchAndSeqCst(~kEvalExplicitMerge, loc);
+    BrcMergeRefcounts(ts);
+  }
+  QsbrQuiescentState(ts);
+  if (!ts.delayed.empty()) ProcessDelayed(ts);
+}
+
+void ThreadStart(ThreadState& ts, Loc loc) {
+  ts.status.StoreSeqCst(S(ThreadStatus::kDetached), loc);
+  Attach(ts);
+}
+
+void ThreadExit(ThreadState& ts, Loc loc) {
+  ThreadExitMemory(ts);
+  DetachThread(ts, ThreadStatus::kDetached, loc);
+  StwState& stw = ts.rt->stw;
+  stw.head_lock.Lock(&ts, LockFlags::kDontDetach, loc);
+  // A live thread not yet parked is still counted by a pending stop.
+  uint8_t state = ts.status.LoadRelaxed(loc);
+  if (stw.requested.LoadRelaxed(loc) != 0 && state == S(ThreadStatus::kDetached)) DecrementCountdown(stw, loc);
+  ts.status.StoreSeqCst(S(ThreadStatus::kExited), loc);
+  stw.head_lock.Unlock(loc);
+}
+
+}  // namespace ftf::core

@@ -1,0 +1,56 @@
+// stw.h - stop-the-world and the thread life cycle around it.
+//
+// Models Python/pystate.c (_PyEval_StopTheWorld / _PyEval_StartTheWorld,
+// park_detached_threads, decrement_stoptheworld_countdown, detach_thread,
+// _PyThreadState_Attach/Detach/Suspend, tstate_wait_attach) and the FT parts
+// of _Py_HandlePending (Python/ceval_gil.c).
+//
+// States of a thread (ThreadState::status):
+//   ATTACHED  running interpreter code; may hold critical sections.
+//   DETACHED  blocked or outside the interpreter; sections suspended, QSBR offline.
+//   SUSPENDED parked for a stop-the-world; may not attach until the world restarts.
+//
+// INV-STW-1: while `world_stopped` is set, every thread other than the
+//            requester is SUSPENDED (or exited/not started).
+// INV-STW-2: a thread becomes SUSPENDED only by the requester's CAS from
+//            DETACHED, or by itself at a safe point when asked (kEvalPleaseStop).
+// INV-STW-3: the countdown counts the other live threads not yet SUSPENDED.
+//
+// Thread-safety: status is CASed by the thread and by the requester;
+// countdown and the please-stop bits are changed under HEAD_LOCK
+// (StwState::head_lock, a DONT_DETACH mutex) as in CPython.
+
+#ifndef FTF_CORE_STW_H_
+#define FTF_CORE_STW_H_
+
+#include "core/atomics.h"
+
+namespace ftf::core {
+
+struct ThreadState;
+
+// Models _PyEval_StopTheWorld: on return every other live thread is
+// SUSPENDED at a safe point or while detached. The caller stays attached and
+// keeps its own critical sections.
+void StopTheWorld(ThreadState& requester, Loc loc = Loc::Here());
+// Models _PyEval_StartTheWorld.
+void StartTheWorld(ThreadState& requester, Loc loc = Loc::Here());
+
+// Models _PyThreadState_Suspend: detach into SUSPENDED if a stop is
+// requested (and count down), otherwise into DETACHED.
+void Suspend(ThreadState& ts, Loc loc = Loc::Here());
+
+// A safe point between operations (models the eval-breaker check,
+// _Py_HandlePending, plus QSBR_QUIESCENT_STATE of _CHECK_PERIODIC):
+// honour a stop-the-world request, merge queued refcounts, report a quiescent
+// state and process delayed frees whose goal is reached.
+void SafePoint(ThreadState& ts, Loc loc = Loc::Here());
+
+// Thread birth and death (models new_threadstate + _PyThreadState_Bind +
+// attach, and PyThreadState_Clear/_PyThreadState_DeleteCurrent).
+void ThreadStart(ThreadState& ts, Loc loc = Loc::Here());
+void ThreadExit(ThreadState& ts, Loc loc = Loc::Here());
+
+}  // namespace ftf::core
+
+#endif  // FTF_CORE_STW_H_

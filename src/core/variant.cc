@@ -1,0 +1,129 @@
+// variant.cc - the one table of variants (see variant.h).
+
+#include "core/variant.h"
+
+namespace ftf::core {
+namespace {
+
+std::vector<Variant> MakeVariants() {
+  std::vector<Variant> v;
+  auto add = [&](Variant x) { v.push_back(std::move(x)); };
+
+  {
+    Variant x;
+    x.name = "locked";
+    x.description = "CPython as it is: LOCK_OBJECT/critical sections on slot stores, blocking CS2 in the LOAD_GLOBAL specializer";
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "lockfree_slots";
+    x.description = "seed PR (lock-free _STORE_ATTR_SLOT): atomic exchange in both writers, _Py_XGetRef in PyMember_GetOne";
+    x.slot_store_bytecode = SlotStoreBytecode::kExchange;
+    x.slot_store_member = SlotStoreMember::kExchange;
+    x.slot_get_fallback = SlotGetFallback::kXGetRef;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "trybegin_globals";
+    x.description = "seed issue gh-152075 patch: PyCriticalSection2_TryBegin in _Py_Specialize_LoadGlobal, unspecialize when it would block";
+    x.global_specialize_lock = GlobalSpecializeLock::kTryBegin;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "islocked_globals";
+    x.description = "review alternative for gh-152075: skip specializing if either dict mutex is locked, else the blocking CS2";
+    x.global_specialize_lock = GlobalSpecializeLock::kIsLockedPrecheck;
+    add(x);
+  }
+  // --- mutants: each must produce its expected finding -------------------
+  {
+    Variant x;
+    x.name = "mutant_half_migrated";
+    x.description = "bytecode store uses the exchange, PyMember_SetOne keeps the CS with a plain read of the old value";
+    x.expected_finding = "DOUBLE_FREE";
+    x.is_mutant = true;
+    x.slot_store_bytecode = SlotStoreBytecode::kExchange;
+    x.slot_store_member = SlotStoreMember::kCriticalSection;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_cs_fallback_incref";
+    x.description = "lock-free writers, but PyMember_GetOne keeps the CS + plain Py_XINCREF fallback";
+    x.expected_finding = "RESURRECTION";
+    x.is_mutant = true;
+    x.slot_store_bytecode = SlotStoreBytecode::kExchange;
+    x.slot_store_member = SlotStoreMember::kExchange;
+    x.slot_get_fallback = SlotGetFallback::kCriticalSectionIncref;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_plain_store";
+    x.description = "lock-free slot store done as a plain load of the old value and a plain store, no exchange";
+    x.expected_finding = "DOUBLE_FREE";
+    x.is_mutant = true;
+    x.slot_store_bytecode = SlotStoreBytecode::kPlainLoadStore;
+    x.slot_store_member = SlotStoreMember::kExchange;
+    x.slot_get_fallback = SlotGetFallback::kXGetRef;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_class_swap_no_stw";
+    x.description = "__class__ assignment stores the type pointer without stopping the world";
+    x.expected_finding = "DATA_RACE";
+    x.is_mutant = true;
+    x.class_swap_stops_world = false;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_trybegin_keeps_first_lock";
+    x.description = "TryBegin that does not release the first mutex when the second fails";
+    x.expected_finding = "DEADLOCK";
+    x.is_mutant = true;
+    x.global_specialize_lock = GlobalSpecializeLock::kTryBegin;
+    x.trybegin_keeps_first_lock = true;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_no_keys_version_guard";
+    x.description = "specialized LOAD_GLOBAL skips the keys-version guard";
+    x.expected_finding = "INVARIANT";
+    x.is_mutant = true;
+    x.keys_version_guard = false;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_unlocked_specializer";
+    x.description = "LOAD_GLOBAL specializes without the critical section";
+    x.expected_finding = "DATA_RACE";
+    x.is_mutant = true;
+    x.global_specialize_lock = GlobalSpecializeLock::kNone;
+    add(x);
+  }
+  return v;
+}
+
+}  // namespace
+
+const std::vector<Variant>& AllVariants() {
+  static const std::vector<Variant>* all = new std::vector<Variant>(MakeVariants());
+  return *all;
+}
+
+const Variant* FindVariant(const std::string& name) {
+  for (const Variant& v : AllVariants())
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+const Variant& LockedVariant() { return AllVariants().front(); }
+
+}  // namespace ftf::core

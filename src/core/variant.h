@@ -1,0 +1,81 @@
+// variant.h - named strategy choices for the contested paths of the core.
+//
+// A variant is a set of choices for the paths a lock-free proposal changes:
+// `locked` is CPython as it is; the seed documents' proposals are variants;
+// mutants reproduce known bugs and name the finding they must produce. The
+// core reads the choices from Runtime::variant(). Adding a variant is one
+// entry in the table in variant.cc (and, if it needs a new kind of choice, one
+// enum value here and one `switch` case where the path is modelled).
+
+#ifndef FTF_CORE_VARIANT_H_
+#define FTF_CORE_VARIANT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ftf::core {
+
+// _STORE_ATTR_SLOT (Python/bytecodes.c).
+enum class SlotStoreBytecode : uint8_t {
+  kLockObject,      // LOCK_OBJECT (deopt if it fails), plain read of old, release store, UNLOCK
+  kExchange,        // the PR: old = atomic_exchange(slot, new)
+  kPlainLoadStore,  // mutant: no lock, plain load of old + plain store of new
+};
+
+// PyMember_SetOne, object members (Python/structmember.c).
+enum class SlotStoreMember : uint8_t {
+  kCriticalSection,  // CS on the object, plain read of old, release store, decref old after the CS
+  kExchange,         // the PR: atomic_exchange, decref old
+};
+
+// PyMember_GetOne's fallback when _Py_TryIncrefCompare fails.
+enum class SlotGetFallback : uint8_t {
+  kCriticalSectionIncref,  // CS, re-load, plain Py_XINCREF (CPython today)
+  kXGetRef,                // the PR: _Py_XGetRef retry loop
+};
+
+// How _Py_Specialize_LoadGlobal takes (globals, builtins).
+enum class GlobalSpecializeLock : uint8_t {
+  kBlocking,          // Py_BEGIN_CRITICAL_SECTION2 (CPython today)
+  kTryBegin,          // gh-152075 patch: PyCriticalSection2_TryBegin, unspecialize on failure
+  kIsLockedPrecheck,  // review alternative: return early if either mutex is locked, then blocking CS2
+  kNone,              // mutant: no critical section at all
+};
+
+// What the specializer does with the counter when it gives up because of
+// contention (the merged behaviour is unconfirmed: cpython-core.md 6.6).
+enum class ContendedSpecializeCounter : uint8_t {
+  kBackoff,     // unspecialize(): exponential backoff
+  kRetryNext,   // leave the counter at 0: retry on the next execution
+};
+
+struct Variant {
+  std::string name;
+  std::string description;
+  std::string expected_finding;  // empty unless a mutant; a FindingKind name
+  bool is_mutant = false;
+
+  // Slots (issue 5).
+  SlotStoreBytecode slot_store_bytecode = SlotStoreBytecode::kLockObject;
+  SlotStoreMember slot_store_member = SlotStoreMember::kCriticalSection;
+  SlotGetFallback slot_get_fallback = SlotGetFallback::kCriticalSectionIncref;
+  bool class_swap_stops_world = true;
+
+  // Globals (issue 6).
+  GlobalSpecializeLock global_specialize_lock = GlobalSpecializeLock::kBlocking;
+  bool trybegin_keeps_first_lock = false;
+  ContendedSpecializeCounter contended_counter = ContendedSpecializeCounter::kBackoff;
+  bool keys_version_guard = true;
+};
+
+// Every registered variant, `locked` first.
+const std::vector<Variant>& AllVariants();
+// The variant named `name`, or nullptr.
+const Variant* FindVariant(const std::string& name);
+// The baseline (`locked`).
+const Variant& LockedVariant();
+
+}  // namespace ftf::core
+
+#endif  // FTF_CORE_VARIANT_H_

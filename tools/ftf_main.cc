@@ -1,0 +1,41 @@
+// ftf_main.cc - the ftf tool: one binary, one subcommand per job.
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/variant.h"
+#include "program/cli.h"
+
+namespace {
+
+int Usage(FILE* out) {
+  std::fprintf(out,
+               "usage: ftf COMMAND [ARGS]\n"
+               "  decode FILE              print an input as a text program\n"
+               "  encode FILE.txt -o OUT   write the bytes of a text program\n"
+               "  variants                 list the core variants\n");
+  return out == stderr ? 2 : 0;
+}
+
+int Variants() {
+  std::printf("%-34s %-14s %s\n", "VARIANT", "EXPECTS", "DESCRIPTION");
+  for (const ftf::core::Variant& v : ftf::core::AllVariants()) {
+    std::printf("%-34s %-14s %s\n", v.name.c_str(), v.is_mutant ? v.expected_finding.c_str() : "clean",
+                v.description.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage(stderr);
+  std::string cmd = argv[1];
+  if (cmd == "decode") return ftf::program::DecodeCommand(argc - 1, argv + 1);
+  if (cmd == "encode") return ftf::program::EncodeCommand(argc - 1, argv + 1);
+  if (cmd == "variants") return Variants();
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") return Usage(stdout);
+  std::fprintf(stderr, "ftf: unknown command '%s'\n", cmd.c_str());
+  return Usage(stderr);
+}
