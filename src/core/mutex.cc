@@ -28,11 +28,13 @@ void Mutex::LockSlow(ThreadState* ts, LockFlags flags, Loc loc) {
       if (!bits_.CompareExchangeSeqCst(v, nv, loc)) continue;
       v = nv;
     }
-    // Blocking detaches (suspends critical sections, goes offline for QSBR),
-    // unless the caller asked for _Py_LOCK_DONT_DETACH.
-    if (flags == LockFlags::kDetach) Detach(*ts);
+    // Blocking detaches (suspends critical sections, goes offline for QSBR)
+    // if the thread is attached, unless the caller asked for
+    // _Py_LOCK_DONT_DETACH (models the detach in _PyParkingLot_Park).
+    const bool detach = flags == LockFlags::kDetach && ts->Status() == ThreadStatus::kAttached;
+    if (detach) Detach(*ts);
     GlobalParkingLot().Park(*ts, this, bits_, v, "PyMutex_Lock", loc);
-    if (flags == LockFlags::kDetach) Attach(*ts);
+    if (detach) Attach(*ts);
   }
 }
 

@@ -54,6 +54,16 @@ class Mutex {
     return bits_.CompareExchangeSeqCst(expected, kLocked, loc);
   }
 
+  // Models _PyMutex_LockTimed(m, 0, 0): take the mutex if it is unlocked,
+  // even with parked waiters (unlike LockFast); never blocks.
+  bool TryLock(Loc loc = Loc::Here()) {
+    uint8_t v = bits_.LoadRelaxed(loc);
+    while ((v & kLocked) == 0) {
+      if (bits_.CompareExchangeSeqCst(v, static_cast<uint8_t>(v | kLocked), loc)) return true;
+    }
+    return false;
+  }
+
   // Models PyMutex_Lock / _PyMutex_LockTimed with no timeout. `ts` may be
   // nullptr only with kDontDetach.
   void Lock(ThreadState* ts, LockFlags flags = LockFlags::kDetach, Loc loc = Loc::Here()) {

@@ -5,6 +5,13 @@
 // (qsbr.h), the object heap (heap.h), and counters that CPython keeps per
 // interpreter. One Runtime is one fuzz input's world; Reset() makes it new
 // again between inputs without reallocating (executors reuse it).
+//
+// Thread-safety: the thread list, the heaps and the configuration members
+// (faults, observer, plain_free_list_link, QSBR knobs) are fixed while
+// logical threads run; the shared state lives in Cells (stw, qsbr,
+// next_object_id) or behind the model's Mutexes. Construction, Reset and
+// destruction only while no logical thread runs.
+// Memory ordering: see the owning headers (stw.h, qsbr.h, heap.h).
 
 #ifndef FTF_CORE_RUNTIME_H_
 #define FTF_CORE_RUNTIME_H_

@@ -169,7 +169,8 @@ void SafePoint(ThreadState& ts, Loc loc) {
     BrcMergeRefcounts(ts);
   }
   QsbrQuiescentState(ts);
-  if (!ts.delayed.empty()) ProcessDelayed(ts);
+  // Also processes work that exited threads handed to the interpreter queue.
+  ProcessDelayed(ts);
 }
 
 void ThreadStart(ThreadState& ts, Loc loc) {

@@ -1,0 +1,114 @@
+// qsbr.h - quiescent-state-based reclamation and delayed frees.
+//
+// Models Python/qsbr.c, Include/internal/pycore_qsbr.h (InternalDocs/qsbr.md)
+// and the delayed-free queues of Objects/obmalloc.c (_PyMem_FreeDelayed,
+// _PyObject_XDecRefDelayed, _PyMem_ProcessDelayed, _PyMem_AbandonDelayed).
+//
+// wr_seq is odd, starts at 1 and advances by 2 (QSBR_INITIAL, QSBR_INCR).
+// Each thread publishes the wr_seq it last observed in ts.qsbr_seq; 0 means
+// offline (detached), and detaching is a quiescent state. Memory retired with
+// goal G may be freed once every online thread has observed a sequence >= G;
+// rd_seq caches the minimum found by the last scan.
+// INV-QSBR-1: an item is freed only after QsbrPoll(goal) returned true, i.e.
+//             every thread online at the scan had qsbr_seq >= goal.
+// INV-QSBR-2: a thread's own delayed items are processed in goal order; the
+//             first unreached goal stops processing (process_queue).
+//
+// Advance policy (the mid-2025 one, GH-133136 `should_advance_qsbr_for_free`,
+// thresholds configurable in QsbrShared): a retired item's goal is normally
+// QsbrSharedNext (wr_seq + 2, no write); every `deferred_limit`-th item, or
+// once more than `free_mem_limit` bytes are pending, the thread really
+// advances wr_seq (QsbrAdvance), uses that as the goal, and asks itself to
+// process its queue (kEvalProcessDelayed in its eval breaker, modelling
+// `should_process`). Set deferred_limit to 1 to advance on every retirement.
+// As in CPython, every 254 queued items (one chunk) the queue is processed
+// on the spot.
+//
+// Thread-safety: QsbrShared's sequences are Cells; ts.delayed and the
+// counters are owner-only; QsbrShared::queue (items abandoned by exited
+// threads) is guarded by QsbrShared::queue_mutex.
+// Memory ordering: attach = seq_cst store; quiescent state = acquire load of
+// wr_seq + release store; detach = release store of 0; the poll scan starts
+// with a seq_cst fence and reads with seq_cst loads, so a reader's accesses
+// before its quiescent state happen before the free that follows the poll.
+
+#ifndef FTF_CORE_QSBR_H_
+#define FTF_CORE_QSBR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/atomics.h"
+#include "core/mutex.h"
+#include "core/thread_state.h"
+
+namespace ftf::core {
+
+class Runtime;
+struct Object;
+
+inline constexpr uint64_t kQsbrOffline = 0;  // QSBR_OFFLINE
+inline constexpr uint64_t kQsbrInitial = 1;  // QSBR_INITIAL
+inline constexpr uint64_t kQsbrIncr = 2;     // QSBR_INCR
+inline constexpr size_t kWorkItemsPerChunk = 254;  // WORK_ITEMS_PER_CHUNK
+
+// Wrap-safe comparisons (QSBR_LT / QSBR_LEQ).
+constexpr bool QsbrLt(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) < 0; }
+constexpr bool QsbrLeq(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) <= 0; }
+
+// Models struct _qsbr_shared plus the interpreter's mem_free_queue.
+struct QsbrShared {
+  Cell<uint64_t> wr_seq{kQsbrInitial};
+  Cell<uint64_t> rd_seq{kQsbrInitial};
+
+  // Advance policy knobs (configuration; set while no logical thread runs).
+  uint32_t deferred_limit = 10;          // QSBR_DEFERRED_LIMIT
+  size_t free_mem_limit = size_t{1} << 20;  // QSBR_FREE_MEM_LIMIT (1 MiB)
+
+  // Items abandoned by exited threads (models interp->mem_free_queue).
+  Mutex queue_mutex;
+  std::vector<DelayedItem> queue;  // guarded by queue_mutex
+  size_t queue_rd = 0;             // guarded by queue_mutex
+  Cell<int32_t> queue_has_work{0};
+};
+
+// Models _Py_qsbr_attach: seq = wr_seq (acquire load, seq_cst store).
+void QsbrAttach(ThreadState& ts);
+// Models _Py_qsbr_detach: seq = 0 (release). Detaching is quiescent.
+void QsbrDetach(ThreadState& ts);
+// Models _Py_qsbr_quiescent_state: seq = wr_seq (acquire load, release store).
+void QsbrQuiescentState(ThreadState& ts);
+// Models _Py_qsbr_advance: wr_seq += 2 (seq_cst); returns the new value as a goal.
+uint64_t QsbrAdvance(Runtime& rt);
+// Models _Py_qsbr_shared_next: wr_seq + 2 without writing it.
+uint64_t QsbrSharedNext(Runtime& rt);
+// The goal for a newly retired item of `size` bytes under the policy above
+// (models should_advance_qsbr_for_free + advance/shared_next).
+uint64_t QsbrDeferredAdvance(ThreadState& ts, size_t size);
+// Models _Py_qbsr_goal_reached: goal <= rd_seq, no scan.
+bool QsbrGoalReached(Runtime& rt, uint64_t goal);
+// Models _Py_qsbr_poll: goal reached, else scan the online threads' sequences
+// (after a seq_cst fence), CAS rd_seq forward to the minimum, and compare again.
+bool QsbrPoll(ThreadState& ts, uint64_t goal);
+
+// Models _PyMem_FreeDelayed: free raw block `p` (from AllocRaw) once every
+// thread has passed a quiescent state. Frees at once if the world is stopped.
+void FreeDelayed(ThreadState& ts, void* p);
+// Models _PyObject_XDecRefDelayed: Decref `o` (if not NULL) after the same wait.
+void XDecRefDelayed(ThreadState& ts, Object* o);
+// Models _PyMem_ProcessDelayed: frees/decrefs this thread's items whose goal
+// is reached, in order, then tries the abandoned-items queue without blocking.
+void ProcessDelayed(ThreadState& ts);
+// Models _PyMem_AbandonDelayed: move this thread's pending items to the
+// shared queue, where the other threads' ProcessDelayed finishes them.
+void AbandonDelayed(ThreadState& ts);
+
+// Thread exit, memory part (models the FT steps of PyThreadState_Clear):
+// BrcRemoveThread (drain the merge queue until empty, leave the BRC table),
+// then AbandonDelayed. Called while still attached.
+void ThreadExitMemory(ThreadState& ts);
+
+}  // namespace ftf::core
+
+#endif  // FTF_CORE_QSBR_H_
