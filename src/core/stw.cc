@@ -55,9 +55,16 @@ bool ParkDetachedThreads(Runtime& rt, ThreadState& requester, Loc loc) {
     ThreadState& t = rt.thread(i);
     if (&t == &requester || !IsLive(t)) continue;
     uint8_t state = t.status.LoadRelaxed(loc);
-    if (state == S(ThreadStatus::kDetached)) {
-      if (t.status.CompareExchangeSeqCst(state, S(ThreadStatus::kSuspended), loc)) DecrementCountdown(stw, loc);
-    } else if (state == S(ThreadStatus::kAttached)) {
+    // A failed CAS means the thread just attached (CAS reloads `state`):
+    // then it must be asked to stop, or nobody would wake the requester.
+    // (CPython re-polls every 1 ms; the model's wait has no timeout.)
+    while (state == S(ThreadStatus::kDetached)) {
+      if (t.status.CompareExchangeSeqCst(state, S(ThreadStatus::kSuspended), loc)) {
+        DecrementCountdown(stw, loc);
+        state = S(ThreadStatus::kSuspended);
+      }
+    }
+    if (state == S(ThreadStatus::kAttached)) {
       if ((t.eval_breaker.LoadRelaxed(loc) & kEvalPleaseStop) == 0) t.eval_breaker.FetchOrSeqCst(kEvalPleaseStop, loc);
     }
   }
@@ -76,7 +83,10 @@ bool StwWaitReady(const void* ctx) {
   if (w->rt->stw.thread_countdown.Peek() == 0) return true;
   for (int i = 0; i < w->rt->num_threads(); ++i) {
     const ThreadState& t = w->rt->thread(i);
-    if (&t != w->requester && t.Status() == ThreadStatus::kDetached) return true;
+    if (&t == w->requester) continue;
+    if (t.Status() == ThreadStatus::kDetached) return true;
+    // Attached but not (yet) asked to stop: the requester must ask.
+    if (t.Status() == ThreadStatus::kAttached && (t.eval_breaker.Peek() & kEvalPleaseStop) == 0) return true;
   }
   return false;
 }
@@ -173,8 +183,15 @@ void SafePoint(ThreadState& ts, Loc loc) {
   ProcessDelayed(ts);
 }
 
+// A thread created while a stop-the-world is requested starts SUSPENDED: it
+// was not counted by the stop, and must not run before the restart (models
+// the start-suspended rule of new_threadstate, Python/pystate.c).
 void ThreadStart(ThreadState& ts, Loc loc) {
-  ts.status.StoreSeqCst(S(ThreadStatus::kDetached), loc);
+  StwState& stw = ts.rt->stw;
+  stw.head_lock.Lock(&ts, LockFlags::kDontDetach, loc);
+  bool stopping = stw.requested.LoadRelaxed(loc) != 0;
+  ts.status.StoreSeqCst(S(stopping ? ThreadStatus::kSuspended : ThreadStatus::kDetached), loc);
+  stw.head_lock.Unlock(loc);
   Attach(ts);
 }
 
@@ -183,9 +200,10 @@ void ThreadExit(ThreadState& ts, Loc loc) {
   DetachThread(ts, ThreadStatus::kDetached, loc);
   StwState& stw = ts.rt->stw;
   stw.head_lock.Lock(&ts, LockFlags::kDontDetach, loc);
-  // A live thread not yet parked is still counted by a pending stop.
+  // A thread not parked by a pending stop is still counted by it: the stop
+  // must not wait for us (models tstate_delete_common).
   uint8_t state = ts.status.LoadRelaxed(loc);
-  if (stw.requested.LoadRelaxed(loc) != 0 && state == S(ThreadStatus::kDetached)) DecrementCountdown(stw, loc);
+  if (stw.requested.LoadRelaxed(loc) != 0 && state != S(ThreadStatus::kSuspended)) DecrementCountdown(stw, loc);
   ts.status.StoreSeqCst(S(ThreadStatus::kExited), loc);
   stw.head_lock.Unlock(loc);
 }

@@ -1,0 +1,77 @@
+// class_assign.cc - __class__ assignment and PyType_Modified (see class_assign.h).
+
+#include "core/class_assign.h"
+
+#include "core/critical_section.h"
+#include "core/refcount.h"
+#include "core/stw.h"
+#include "core/thread_state.h"
+#include "core/variant.h"
+
+namespace ftf::core {
+namespace {
+
+// object_set_class_world_stopped: the checks and the store.
+SetClassStatus SetClassWorldStopped(ThreadState& ts, TypeSystem& sys, Object* obj, Type* newto) {
+  Type* oldto = TypeOrObject(sys, obj->ob_type.LoadPlain());
+  // Only HEAPTYPE -> HEAPTYPE in practice: both must be mutable.
+  if (newto->IsImmutable() || oldto->IsImmutable()) return SetClassStatus::kTypeErrorImmutable;
+  if (!CompatibleForAssignment(oldto, newto)) return SetClassStatus::kTypeErrorLayout;
+  // (Inline values would be detached into a dict here: not modelled.)
+  if (newto->IsHeapType()) Incref(ts, newto->object);
+  obj->ob_type.StorePlain(newto);  // Py_SET_TYPE
+  return SetClassStatus::kOk;
+}
+
+// type_modified_unlocked: subclasses first, then this type's tag to 0.
+void TypeModifiedUnlocked(Type* t) {
+  if (t->tp_version_tag.LoadPlain() == 0) return;  // under TYPE_LOCK
+  for (Type* sub : t->subclasses) TypeModifiedUnlocked(sub);
+  // (Type watchers would run here: not modelled.)
+  SetVersionUnlocked(t, 0);
+}
+
+}  // namespace
+
+const char* SetClassStatusName(SetClassStatus s) {
+  switch (s) {
+    case SetClassStatus::kOk: return "ok";
+    case SetClassStatus::kTypeErrorImmutable: return "TypeError(immutable type)";
+    case SetClassStatus::kTypeErrorLayout: return "TypeError(layout differs)";
+  }
+  return "?";
+}
+
+bool IsUniquelyReferenced(const ThreadState& ts, const Object* o) {
+  return IsOwnedByCurrentThread(ts, o) && o->ob_ref_local.LoadRelaxed() == 1 && o->ob_ref_shared.LoadRelaxed() == 0;
+}
+
+SetClassResult SetClass(ThreadState& ts, Object* obj, Type* newto, const SetClassOptions& options) {
+  TypeSystem& sys = *newto->sys;
+  SetClassResult r;
+  r.new_type = newto;
+  bool stop = sys.variant().class_swap_stops_world;
+  if (stop && options.skip_stw_if_unique && IsUniquelyReferenced(ts, obj)) stop = false;
+  if (stop) StopTheWorld(ts);
+  // Read with the world stopped: no other thread can change it now.
+  Type* oldto = TypeOrObject(sys, obj->ob_type.LoadPlain());
+  r.status = SetClassWorldStopped(ts, sys, obj, newto);
+  if (stop) StartTheWorld(ts);
+  r.old_type = oldto;
+  r.stopped_world = stop;
+  if (r.ok() && oldto->IsHeapType()) Decref(ts, oldto->object);
+  return r;
+}
+
+bool TypeModified(ThreadState& ts, Type* t) {
+  if (t->IsImmutable()) return false;
+  // Quick check without the lock.
+  if (t->tp_version_tag.LoadRelaxed() == 0) return true;
+  CriticalSection cs;
+  TypeLockBegin(ts, *t->sys, &cs);
+  TypeModifiedUnlocked(t);
+  TypeLockEnd(ts, &cs);
+  return true;
+}
+
+}  // namespace ftf::core

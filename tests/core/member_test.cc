@@ -1,0 +1,326 @@
+// Tests for PyMember_GetOne / PyMember_SetOne and the descriptor paths
+// (member.h): the AttributeError / None rules, delete, refcounts with values
+// owned by other threads, and each variant's fallback, including the
+// interleavings that make the seed document's mutants fail (played
+// single-threaded by running "another thread" from the scheduling hook).
+
+#include "core/member.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "core/critical_section.h"
+#include "core/refcount.h"
+#include "core/sched_hook.h"
+#include "core/type.h"
+#include "core/variant.h"
+#include "memory_test_util.h"
+
+namespace ftf::core {
+namespace {
+
+using testing::MemoryTest;
+
+// Runs `action` once, just before the access that `when` selects, on the
+// same OS thread: "another logical thread" acting at exactly that point.
+class Interleave : public SchedHook {
+ public:
+  Interleave(std::function<bool(const Access&)> when, std::function<void()> action)
+      : when_(std::move(when)), action_(std::move(action)) {}
+  void OnAccess(const Access& a) override {
+    if (busy_ || fired_ || !when_(a)) return;
+    busy_ = true;
+    action_();
+    busy_ = false;
+    fired_ = true;
+  }
+  void WaitUntil(const WaitSpec& spec) override {
+    while (!spec.ready(spec.ctx)) std::this_thread::yield();
+  }
+  bool fired() const { return fired_; }
+
+ private:
+  std::function<bool(const Access&)> when_;
+  std::function<void()> action_;
+  bool busy_ = false;
+  bool fired_ = false;
+};
+
+// Throws after `limit` scheduling points: bounds a loop that would not end.
+struct TooManySteps {};
+class StepLimit : public SchedHook {
+ public:
+  explicit StepLimit(long limit) : limit_(limit) {}
+  void OnAccess(const Access&) override {
+    if (++steps_ > limit_) throw TooManySteps{};
+  }
+  void WaitUntil(const WaitSpec& spec) override {
+    while (!spec.ready(spec.ctx)) std::this_thread::yield();
+  }
+
+ private:
+  long limit_;
+  long steps_ = 0;
+};
+
+class MemberTest : public MemoryTest {
+ protected:
+  explicit MemberTest(const char* variant = "locked") : sys_(rt_, *FindVariant(variant)) {
+    t_ = sys_.NewHeapType(T(0), "T", {{"a"}, {"b", MemberType::kObject}, {"ro", MemberType::kObjectEx, kMemberReadOnly}});
+    u_ = sys_.NewHeapType(T(0), "U", {{"b"}, {"a"}});
+    o_ = NewInstance(T(0), t_);
+  }
+  const MemberDef& A() const { return t_->members[0]; }
+  const MemberDef& B() const { return t_->members[1]; }
+  const MemberDef& RO() const { return t_->members[2]; }
+  // A value object made (and so owned) by thread `owner`.
+  Object* Value(int owner) { return NewInstance(T(owner), sys_.object_type()); }
+
+  TypeSystem sys_;
+  Type* t_;
+  Type* u_;
+  Object* o_;
+};
+
+class MemberVariantTest : public MemberTest, public ::testing::WithParamInterface<const char*> {
+ protected:
+  MemberVariantTest() : MemberTest(GetParam()) {}
+};
+
+INSTANTIATE_TEST_SUITE_P(Variants, MemberVariantTest, ::testing::Values("locked", "lockfree_slots"));
+
+TEST_P(MemberVariantTest, UnsetObjectExRaisesAttributeError) {
+  AttrResult r = MemberGetOne(T(1), o_, A());
+  EXPECT_EQ(r.error, AttrError::kNoAttribute);
+  EXPECT_TRUE(IsAttributeError(r.error));
+  EXPECT_EQ(r.value, nullptr);
+  EXPECT_EQ(AttrErrorMessage(r), "AttributeError: 'T' object has no attribute 'a'");
+  AttrResult g = GenericGetAttr(T(1), o_, "a");
+  EXPECT_EQ(g.error, AttrError::kNoAttribute);
+}
+
+TEST_P(MemberVariantTest, UnsetObjectReadsAsNone) {
+  AttrResult r = MemberGetOne(T(1), o_, B());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value, rt_.none());
+  EXPECT_TRUE(r.null_as_none);
+  EXPECT_EQ(o_->slot(1).Peek(), nullptr) << "reading does not store None";
+}
+
+TEST_P(MemberVariantTest, SetGetDeleteWithValuesOfOtherThreads) {
+  Object* v = Value(1);  // owned by thread 1
+  uint64_t vid = ObjectId(v);
+  // Thread 2 stores it: Py_XNewRef by a non-owner goes through ob_ref_shared.
+  ASSERT_TRUE(MemberSetOne(T(2), o_, A(), v).ok());
+  EXPECT_EQ(o_->slot(0).Peek(), v);
+  EXPECT_EQ(PeekRefcnt(v), 2);
+  EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(1, kRefSharedInit));
+  // Thread 0 reads it: shared is non-zero, so TryIncrefCompare succeeds.
+  AttrResult r = GenericGetAttr(T(0), o_, "a");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value, v);
+  EXPECT_FALSE(r.used_fallback);
+  EXPECT_EQ(PeekRefcnt(v), 3);
+  Decref(T(0), r.value);
+  // Overwrite: the old value loses the slot's reference.
+  Object* w = Value(2);
+  ASSERT_TRUE(GenericSetAttr(T(0), o_, "a", w).ok());
+  EXPECT_EQ(PeekRefcnt(v), 1);
+  EXPECT_EQ(PeekRefcnt(w), 2);
+  Decref(T(2), w);
+  // Delete, then delete again: AttributeError carrying just the name.
+  ASSERT_TRUE(GenericDelAttr(T(1), o_, "a").ok());
+  EXPECT_EQ(o_->slot(0).Peek(), nullptr);
+  EXPECT_EQ(obs_.Deallocs(ObjectId(w)), 1) << "the slot held the last reference to w";
+  AttrResult again = GenericDelAttr(T(1), o_, "a");
+  EXPECT_EQ(again.error, AttrError::kDeleteUnset);
+  EXPECT_EQ(AttrErrorMessage(again), "AttributeError: a");
+  // v's last reference is its creator's.
+  Decref(T(1), v);
+  EXPECT_EQ(obs_.Deallocs(vid), 1);
+}
+
+TEST_P(MemberVariantTest, ObjectMemberDeleteOfNullIsFineAndOwnerReadsLocally) {
+  ASSERT_TRUE(MemberSetOne(T(0), o_, B(), nullptr).ok());
+  EXPECT_EQ(o_->slot(1).Peek(), nullptr);
+  Object* v = Value(0);
+  ASSERT_TRUE(MemberSetOne(T(0), o_, B(), v).ok());
+  AttrResult r = MemberGetOne(T(0), o_, B());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value, v);
+  EXPECT_FALSE(r.null_as_none);
+  EXPECT_EQ(v->ob_ref_local.Peek(), 3u) << "owner: TryIncrefFast, local count";
+  EXPECT_EQ(v->ob_ref_shared.Peek(), 0);
+  Decref(T(0), r.value);
+  ASSERT_TRUE(MemberSetOne(T(0), o_, B(), nullptr).ok());
+  EXPECT_EQ(PeekRefcnt(v), 1);
+  Decref(T(0), v);
+}
+
+TEST_P(MemberVariantTest, ReadOnlyMemberRefusesStoresAndDeletes) {
+  Object* v = Value(0);
+  AttrResult r = MemberSetOne(T(0), o_, RO(), v);
+  EXPECT_EQ(r.error, AttrError::kReadOnly);
+  EXPECT_EQ(AttrErrorMessage(r), "AttributeError: readonly attribute");
+  EXPECT_EQ(MemberSetOne(T(0), o_, RO(), nullptr).error, AttrError::kReadOnly);
+  EXPECT_EQ(PeekRefcnt(v), 1) << "no reference taken";
+  EXPECT_EQ(MemberGetOne(T(0), o_, RO()).error, AttrError::kNoAttribute);
+  Decref(T(0), v);
+}
+
+TEST_P(MemberVariantTest, DescriptorOfAnotherTypeRaisesTypeError) {
+  Object* u = NewInstance(T(0), u_);
+  AttrResult r = MemberDescrGet(T(0), A(), u);  // T.a applied to a U instance
+  EXPECT_EQ(r.error, AttrError::kDescriptorMismatch);
+  EXPECT_TRUE(IsTypeError(r.error));
+  EXPECT_EQ(AttrErrorMessage(r), "TypeError: descriptor 'a' for 'T' objects doesn't apply to a 'U' object");
+  EXPECT_EQ(MemberDescrSet(T(0), A(), u, rt_.none()).error, AttrError::kDescriptorMismatch);
+  EXPECT_EQ(u->slot(1).Peek(), nullptr);
+  // Through U's own descriptor it works, at U's offset for 'a'.
+  ASSERT_TRUE(GenericSetAttr(T(0), u, "a", rt_.none()).ok());
+  EXPECT_EQ(u->slot(1).Peek(), rt_.none());
+  AttrResult missing = GenericGetAttr(T(0), u, "zz");
+  EXPECT_EQ(missing.error, AttrError::kNoAttribute);
+  EXPECT_EQ(AttrErrorMessage(missing), "AttributeError: 'U' object has no attribute 'zz'");
+  EXPECT_EQ(GenericSetAttr(T(0), u, "zz", rt_.none()).error, AttrError::kNoAttribute);
+  Decref(T(0), u);
+}
+
+// Two deletes of the same Py_T_OBJECT_EX slot can both pass the unlocked
+// NULL check (check-then-act): both report success.
+TEST_P(MemberVariantTest, ConcurrentDeletesBothPassTheUnlockedCheck) {
+  Object* v = Value(1);
+  ASSERT_TRUE(MemberSetOne(T(1), o_, A(), v).ok());
+  const void* slot = o_->slot(0).address();
+  const void* mutex = o_->ob_mutex.address();
+  int slot_accesses = 0;
+  AttrResult inner;
+  Interleave hook(
+      [&](const Access& a) {
+        if (a.addr == slot) ++slot_accesses;
+        // After the plain NULL check, before the store of NULL (locked: the
+        // CS's CAS; lockfree: the exchange).
+        return (slot_accesses == 1 && a.addr == mutex) || slot_accesses == 2;
+      },
+      [&] { inner = MemberSetOne(T(2), o_, A(), nullptr); });
+  InstallSchedHook(&hook);
+  AttrResult outer = MemberSetOne(T(0), o_, A(), nullptr);
+  InstallSchedHook(nullptr);
+  ASSERT_TRUE(hook.fired());
+  EXPECT_TRUE(inner.ok());
+  EXPECT_TRUE(outer.ok()) << "sequentially, the second delete would raise AttributeError";
+  EXPECT_EQ(o_->slot(0).Peek(), nullptr);
+  SafePoint(T(1));  // thread 2's decref was queued to the owner: merge it
+  EXPECT_EQ(PeekRefcnt(v), 1) << "the slot's reference was dropped exactly once";
+  Decref(T(1), v);
+}
+
+// A value owned by another thread whose shared count is 0 cannot be
+// try-incref'd by a non-owner (the owner may free it without a CAS).
+Object* StoreForeignValue(ThreadState& owner, Object* obj, const MemberDef& m, Object* v) {
+  EXPECT_TRUE(MemberSetOne(owner, obj, m, v).ok());
+  Decref(owner, v);  // only the slot's reference is left: local 1, shared 0
+  EXPECT_EQ(v->ob_ref_local.Peek(), 1u);
+  EXPECT_EQ(v->ob_ref_shared.Peek(), 0);
+  return v;
+}
+
+TEST_F(MemberTest, LockedFallbackTakesTheCriticalSectionAndIncrefs) {
+  Object* v = StoreForeignValue(T(1), o_, A(), Value(1));
+  AttrResult r = MemberGetOne(T(0), o_, A());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value, v);
+  EXPECT_TRUE(r.used_fallback);
+  EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(1, kRefSharedInit)) << "plain Py_XINCREF: no MAYBE_WEAKREF";
+  EXPECT_EQ(o_->ob_mutex.PeekBits(), 0);
+  EXPECT_EQ(CriticalSectionDepth(T(0)), 0);
+  // Now shared is non-zero: the next read needs no fallback.
+  AttrResult r2 = MemberGetOne(T(2), o_, A());
+  EXPECT_FALSE(r2.used_fallback);
+  Decref(T(2), r2.value);
+  Decref(T(0), r.value);
+}
+
+// The seed PR's _Py_XGetRef fallback retries TryIncrefCompare until it
+// succeeds. For a value owned by another thread with ob_ref_shared == 0 it
+// never does (TryIncRefShared refuses 0), so the reader spins until the
+// owner changes something: a livelock whenever the owner does not.
+TEST(MemberLockfreeTest, XGetRefSpinsOnForeignValueWithZeroShared) {
+  Runtime rt(2);
+  ThreadStart(rt.thread(0));
+  ThreadStart(rt.thread(1));
+  TypeSystem sys(rt, *FindVariant("lockfree_slots"));
+  Type* t = sys.NewHeapType(rt.thread(0), "T", {{"a"}});
+  Object* o = NewInstance(rt.thread(0), t);
+  Object* v = NewInstance(rt.thread(1), sys.object_type());
+  ASSERT_TRUE(MemberSetOne(rt.thread(1), o, t->members[0], v).ok());
+  Decref(rt.thread(1), v);
+  StepLimit limit(100000);
+  InstallSchedHook(&limit);
+  bool spun = false;
+  try {
+    (void)MemberGetOne(rt.thread(0), o, t->members[0]);
+  } catch (const TooManySteps&) {
+    spun = true;
+  }
+  InstallSchedHook(nullptr);
+  EXPECT_TRUE(spun) << "PyMember_GetOne returned although no reference could be taken";
+  EXPECT_EQ(v->ob_ref_shared.Peek(), 0);
+  // With MAYBE_WEAKREF set (a weakref exists, or PyUnstable_EnableTryIncRef),
+  // try-incref from a non-owner succeeds at once.
+  SetMaybeWeakref(rt.thread(1), v);
+  AttrResult r = MemberGetOne(rt.thread(0), o, t->members[0]);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.used_fallback);
+  Decref(rt.thread(0), r.value);
+  ThreadExit(rt.thread(0));
+  ThreadExit(rt.thread(1));
+}
+
+// mutant_cs_fallback_incref: lock-free writers, but the reader's fallback
+// re-loads under the critical section and does a plain Py_XINCREF. A writer
+// that exchanges the value out and frees it between the re-load and the
+// incref is not excluded by the section: the incref revives a dead object.
+TEST(MemberMutantTest, CsFallbackIncrefResurrectsAFreedValue) {
+  Runtime rt(2);
+  testing::RecordingObserver obs;
+  rt.observer = &obs;
+  ThreadStart(rt.thread(0));
+  ThreadStart(rt.thread(1));
+  TypeSystem sys(rt, *FindVariant("mutant_cs_fallback_incref"));
+  Type* t = sys.NewHeapType(rt.thread(0), "T", {{"a"}});
+  const MemberDef& a = t->members[0];
+  Object* o = NewInstance(rt.thread(0), t);
+  Object* v = NewInstance(rt.thread(1), sys.object_type());
+  ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, v).ok());
+  Decref(rt.thread(1), v);  // the slot holds the only reference; v is thread 1's
+  Object* other = NewInstance(rt.thread(1), sys.object_type());
+  const void* slot = o->slot(0).address();
+  const void* v_local = v->ob_ref_local.address();
+  int slot_loads = 0;
+  Interleave hook(
+      [&](const Access& acc) {
+        if (acc.addr == slot) ++slot_loads;
+        return slot_loads == 2 && acc.addr == v_local;  // re-loaded v, before Py_XINCREF
+      },
+      [&] { ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, other).ok()); });  // exchange + decref: frees v
+  InstallSchedHook(&hook);
+  AttrResult r = MemberGetOne(rt.thread(0), o, a);
+  InstallSchedHook(nullptr);
+  ASSERT_TRUE(hook.fired());
+  EXPECT_TRUE(r.used_fallback);
+  EXPECT_EQ(r.value, v) << "the reader returns the value it re-loaded";
+  EXPECT_EQ(obs.Deallocs(ObjectId(v)), 1);
+  EXPECT_FALSE(IsBlockLive(v)) << "v was freed by the writer";
+  EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(1, kRefSharedInit)) << "and then incref'd: resurrection";
+  EXPECT_EQ(o->slot(0).Peek(), other);
+  rt.observer = nullptr;
+  ThreadExit(rt.thread(0));
+  ThreadExit(rt.thread(1));
+}
+
+}  // namespace
+}  // namespace ftf::core
