@@ -49,7 +49,8 @@ struct Access {
 };
 
 // What a blocked logical thread waits for. `ready` is evaluated by the
-// executor (from its own context in fiber mode); it must only Peek() at state
+// executor (in fiber mode from whichever fiber is deciding, inside TSan's
+// ignore brackets, so it is invisible to TSan); it must only Peek() at state
 // and must not block. `what` and `key` describe the wait in DEADLOCK reports.
 struct WaitSpec {
   const char* what;              // e.g. "PyMutex_Lock", "stop-the-world"
