@@ -6,6 +6,7 @@
 
 #include "core/variant.h"
 #include "program/cli.h"
+#include "tools/repro.h"
 
 namespace {
 
@@ -14,6 +15,8 @@ int Usage(FILE* out) {
                "usage: ftf COMMAND [ARGS]\n"
                "  decode FILE              print an input as a text program\n"
                "  encode FILE.txt -o OUT   write the bytes of a text program\n"
+               "  repro FILE [--variant=V] [--runs=N]\n"
+               "                           replay an input and print the finding report\n"
                "  variants                 list the core variants\n");
   return out == stderr ? 2 : 0;
 }
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
   if (cmd == "decode") return ftf::program::DecodeCommand(argc - 1, argv + 1);
   if (cmd == "encode") return ftf::program::EncodeCommand(argc - 1, argv + 1);
   if (cmd == "variants") return Variants();
+  if (cmd == "repro") return ftf::tools::ReproCommand(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") return Usage(stdout);
   std::fprintf(stderr, "ftf: unknown command '%s'\n", cmd.c_str());
   return Usage(stderr);

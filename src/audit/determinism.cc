@@ -1,0 +1,36 @@
+// determinism.cc - the re-run comparison (see determinism.h).
+
+#include "audit/determinism.h"
+
+#include "absl/strings/str_format.h"
+
+namespace ftf::audit {
+
+DeterminismCheck CheckDeterminism(const Finding& first, const std::function<std::optional<Finding>()>& rerun) {
+  DeterminismCheck c;
+  try {
+    c.rerun = rerun();
+  } catch (const FindingException& e) {
+    c.rerun = e.finding();
+  }
+  if (!c.rerun.has_value()) {
+    c.deterministic = false;
+    c.message = absl::StrFormat("NOT DETERMINISTIC: first run: %s; re-run with full tracing: no finding",
+                                ShortDescription(first));
+    return c;
+  }
+  const Finding& r = *c.rerun;
+  if (!SameFinding(first, r)) {
+    c.deterministic = false;
+    c.message = absl::StrFormat("NOT DETERMINISTIC: first run: %s; re-run with full tracing: %s",
+                                ShortDescription(first), ShortDescription(r));
+    return c;
+  }
+  c.message = absl::StrFormat("re-run with full tracing: same finding (%s)", ShortDescription(first));
+  if (r.Location() != first.Location()) {
+    absl::StrAppendFormat(&c.message, "; NOTE: location differs (%s vs %s)", first.Location(), r.Location());
+  }
+  return c;
+}
+
+}  // namespace ftf::audit

@@ -1,0 +1,154 @@
+// sanitizer_report.cc - sanitizer SUMMARY lines as ftfuzz findings, and the
+// runtime hook that prints them (see sanitizer_report.h).
+
+#include "audit/sanitizer_report.h"
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "audit/audit_scope.h"
+#include "audit/report.h"
+#include "audit/step_note.h"
+#include "sched/fiber_executor.h"
+#include "sched/trace.h"
+
+namespace ftf::audit {
+namespace {
+
+const CrashContext* g_crash_context = nullptr;
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// "/a/b/core/member.cc:88:5" -> "core/member.cc:88"; "" if it is no file:line.
+std::string SiteOf(std::string_view token) {
+  if (token.empty() || token.front() == '(' || token.find("0x") != std::string_view::npos) return "";
+  size_t colon = token.rfind(':');
+  if (colon == std::string_view::npos) return "";
+  std::string_view last = token.substr(colon + 1);
+  std::string_view rest = token.substr(0, colon);
+  if (!AllDigits(last)) return "";
+  // With a column, the line is the field before it.
+  size_t colon2 = rest.rfind(':');
+  if (colon2 != std::string_view::npos && AllDigits(rest.substr(colon2 + 1))) {
+    last = rest.substr(colon2 + 1);
+    rest = rest.substr(0, colon2);
+  }
+  const std::string file(rest);
+  return absl::StrFormat("%s:%s", sched::ShortFile(file.c_str()), last);
+}
+
+}  // namespace
+
+void SetCrashContext(const CrashContext* ctx) { g_crash_context = ctx; }
+const CrashContext* CurrentCrashContext() { return g_crash_context; }
+
+std::optional<SanitizerSummary> ParseSanitizerSummary(std::string_view line) {
+  constexpr std::string_view kPrefix = "SUMMARY: ";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  line.remove_prefix(kPrefix.size());
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.remove_suffix(1);
+  const size_t colon = line.find(": ");
+  if (colon == std::string_view::npos) return std::nullopt;
+  SanitizerSummary s;
+  s.tool = std::string(line.substr(0, colon));
+  std::string_view rest = line.substr(colon + 2);
+  if (s.tool == "ThreadSanitizer") {
+    s.kind = FindingKind::kDataRace;
+  } else if (s.tool == "AddressSanitizer" || s.tool == "LeakSanitizer") {
+    s.kind = FindingKind::kAsan;
+  } else if (s.tool == "UndefinedBehaviorSanitizer") {
+    s.kind = FindingKind::kUbsan;
+  } else {
+    return std::nullopt;
+  }
+  const size_t in = rest.rfind(" in ");
+  std::string_view head = rest;
+  if (in != std::string_view::npos) {
+    s.function = std::string(rest.substr(in + 4));
+    head = rest.substr(0, in);
+  } else if (rest.size() >= 3 && rest.substr(rest.size() - 3) == " in") {
+    head = rest.substr(0, rest.size() - 3);
+  }
+  const size_t space = head.rfind(' ');
+  if (space != std::string_view::npos) {
+    std::string site = SiteOf(head.substr(space + 1));
+    if (!site.empty()) {
+      s.site = std::move(site);
+      head = head.substr(0, space);
+    }
+  }
+  s.bug = std::string(head);
+  return s;
+}
+
+Finding FindingFromSanitizer(const SanitizerSummary& s) {
+  Finding f;
+  f.kind = s.kind;
+  f.auditor = s.tool;
+  f.site = s.site;
+  f.message = absl::StrFormat("%s reported %s%s", s.tool, s.bug, s.function.empty() ? "" : " in " + s.function);
+  if (const sched::FiberExecutor* ex = sched::FiberExecutor::Active()) {
+    f.step = ex->step();
+    f.thread = ex->current_thread();
+    // The running thread's last scheduling point is the access being made
+    // (Cell accesses record their step before they happen) or the closest
+    // one before it; its note names the operation.
+    const std::vector<sched::TraceStep> steps = ex->trace().Steps();
+    for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+      if (it->thread != f.thread) continue;
+      const StepNote note = UnpackStepNote(it->note);
+      f.operation = StepNoteMnemonic(note);
+      if (note.valid && note.object_id != 0) f.objects.push_back(note.object_id);
+      // The sanitizer's top frame is often the Cell wrapper itself
+      // (core/atomics.h), the same for every access; the step's Loc is the
+      // core line that made the access, which is what tells findings apart.
+      if (f.site.empty() || f.site.rfind("core/atomics.h:", 0) == 0) {
+        f.site = absl::StrFormat("%s:%d", sched::ShortFile(it->file), it->line);
+      }
+      break;
+    }
+  }
+  return f;
+}
+
+std::string SanitizerFindingReport(std::string_view summary_line) {
+  std::optional<SanitizerSummary> s = ParseSanitizerSummary(summary_line);
+  if (!s.has_value()) return "";
+  const Finding f = FindingFromSanitizer(*s);
+  ReportContext ctx;
+  if (const CrashContext* c = g_crash_context) {
+    if (c->program_text) ctx.program_text = c->program_text();
+    ctx.input_path = c->input_path;
+    ctx.variant = c->variant;
+  }
+  if (const sched::FiberExecutor* ex = sched::FiberExecutor::Active()) ctx.trace = &ex->trace();
+  return BuildReport(f, ctx);
+}
+
+}  // namespace ftf::audit
+
+#if defined(FTF_TSAN) || defined(FTF_ASAN)
+// Overrides the sanitizer runtimes' weak default, which only prints the line.
+// Runs inside the runtime's report: keep TSan from analysing our own
+// accesses (a nested report would deadlock on the report lock).
+extern "C" void __sanitizer_report_error_summary(const char* error_summary) {
+#if defined(FTF_AUDIT_TSAN)
+  __tsan_ignore_thread_begin();
+#endif
+  std::fprintf(stderr, "%s\n", error_summary);
+  const std::string extra = ftf::audit::SanitizerFindingReport(error_summary);
+  if (!extra.empty()) std::fwrite(extra.data(), 1, extra.size(), stderr);
+  std::fflush(stderr);
+#if defined(FTF_AUDIT_TSAN)
+  __tsan_ignore_thread_end();
+#endif
+}
+#endif

@@ -1,0 +1,82 @@
+// fuzz_entry.cc - see fuzz_entry.h.
+
+#include "runner/fuzz_entry.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+
+#include "audit/determinism.h"
+#include "audit/report.h"
+#include "program/decoder.h"
+#include "runner/runner.h"
+
+namespace ftf::runner {
+namespace {
+
+struct FuzzState {
+  const core::Variant* variant = nullptr;
+  std::string target = "fuzzer";
+  Runner* runner = nullptr;
+};
+FuzzState& State() {
+  static FuzzState* s = new FuzzState();  // never destroyed: fibers outlive static destructors
+  return *s;
+}
+
+[[noreturn]] void UnknownVariant(const char* name) {
+  std::fprintf(stderr, "ftfuzz: unknown variant '%s'. Known variants:\n", name);
+  for (const core::Variant& v : core::AllVariants()) std::fprintf(stderr, "  %s\n", v.name.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+const core::Variant& ChooseVariant(int* argc, char*** argv) {
+  const char* name = std::getenv("FTF_VARIANT");
+  for (int i = 1; argc != nullptr && i < *argc; ++i) {
+    const char* a = (*argv)[i];
+    if (std::strncmp(a, "--variant=", 10) == 0) name = a + 10;
+  }
+  if (name == nullptr || *name == '\0') return core::LockedVariant();
+  const core::Variant* v = core::FindVariant(name);
+  if (v == nullptr) UnknownVariant(name);
+  return *v;
+}
+
+void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
+  FuzzState& s = State();
+  s.variant = &ChooseVariant(argc, argv);
+  s.target = target_name;
+  s.runner = new Runner();
+}
+
+int FuzzOneInput(const uint8_t* data, size_t size) {
+  FuzzState& s = State();
+  if (s.runner == nullptr) FuzzInitialize(nullptr, nullptr, "fuzzer");
+  program::Program p = program::Decode(std::span<const uint8_t>(data, size));
+  RunnerOptions opts;
+  opts.variant = s.variant;
+  RunOutcome out = s.runner->Run(p, opts);
+  if (!out.finding) return 0;
+
+  // Re-run with full tracing: the same finding must happen at the same step.
+  audit::Finding first = *out.finding;
+  RunnerOptions traced = opts;
+  traced.exec.full_trace = true;
+  audit::DeterminismCheck det = audit::CheckDeterminism(first, [&]() -> std::optional<audit::Finding> {
+    return s.runner->Run(p, traced).finding;
+  });
+  audit::ReportContext ctx;
+  ctx.program = &p;
+  ctx.input_path = "<crash file>";
+  ctx.variant = s.variant->name;
+  ctx.trace = &s.runner->executor().trace();
+  ctx.ledger = &s.runner->ledger();
+  ctx.determinism = &det;
+  audit::ReportAndAbort(first, ctx);
+}
+
+}  // namespace ftf::runner

@@ -1,0 +1,31 @@
+// fuzz_entry.h - what every fuzz target does with an input.
+//
+// Harness glue. A fuzz target (fuzzers/<area>_fuzzer.cc) is three lines that
+// call these. FuzzInitialize reads `--variant=NAME` from libFuzzer's argv
+// (libFuzzer ignores flags that start with "--") or, for drivers that pass
+// no flags, the FTF_VARIANT environment variable; an unknown name prints the
+// list of variants and exits with status 2. FuzzOneInput decodes the input,
+// runs it deterministically, and on a finding re-runs it with full tracing,
+// checks the re-run finds the same thing at the same step, prints the one
+// report format (audit/report.h) and aborts so libFuzzer saves the input.
+
+#ifndef FTF_RUNNER_FUZZ_ENTRY_H_
+#define FTF_RUNNER_FUZZ_ENTRY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/variant.h"
+
+namespace ftf::runner {
+
+// Returns the variant chosen on the command line / environment (exits 2 on
+// an unknown name).
+const core::Variant& ChooseVariant(int* argc, char*** argv);
+void FuzzInitialize(int* argc, char*** argv, const char* target_name);
+int FuzzOneInput(const uint8_t* data, size_t size);
+
+}  // namespace ftf::runner
+
+#endif  // FTF_RUNNER_FUZZ_ENTRY_H_

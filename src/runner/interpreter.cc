@@ -1,0 +1,255 @@
+// interpreter.cc - the operations of a logical thread (see runner.h).
+
+#include "audit/value_log.h"
+#include "core/class_assign.h"
+#include "core/critical_section.h"
+#include "core/member.h"
+#include "core/object.h"
+#include "core/refcount.h"
+#include "core/stw.h"
+#include "runner/world.h"
+
+namespace ftf::runner {
+namespace {
+
+using program::OpCode;
+using Result = Observation::Result;
+
+uint32_t SiteKeyOf(const program::Op& op, program::SiteFamily family, uint8_t name) {
+  return (static_cast<uint32_t>(family) << 16) | (static_cast<uint32_t>(name) << 8) | op.site;
+}
+
+Result FromAttr(const core::AttrResult& r) {
+  if (r.ok()) return Result::kOk;
+  return core::IsTypeError(r.error) ? Result::kTypeError : Result::kAttributeError;
+}
+
+int64_t IdOf(const core::Runtime& rt, const core::Object* o) {
+  if (o == nullptr) return -1;
+  if (o == rt.none()) return 0;
+  return static_cast<int64_t>(core::ObjectId(o));
+}
+
+}  // namespace
+
+void World::RunThread(int t) {
+  core::ThreadState& ts = rt_.thread(t);
+  core::ThreadStart(ts);
+  const auto& ops = prog_->threads[static_cast<size_t>(t)].ops;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    exec_.SetNote(static_cast<uint64_t>(i));
+    ledger_.BeginOp(t, static_cast<int>(i), static_cast<uint8_t>(ops[i].code));
+    Observation obs;
+    Execute(ts, t, ops[i], obs);
+    if (record_) observations_[static_cast<size_t>(t)].push_back(obs);
+    exec_.NoteProgress();
+  }
+  // The thread's locals die with it.
+  ledger_.BeginOp(t, -1, 0xFF);
+  for (int r = 0; r < program::kNumRegisters; ++r) SetReg(ts, t, r, nullptr);
+  core::ThreadExit(ts);
+}
+
+core::Object* World::Target(int t, const program::Target& target) const {
+  if (target.kind == program::Target::Kind::kObject) return objects_[target.index];
+  return regs_[static_cast<size_t>(t)][target.index];
+}
+
+core::Object* World::NewValue(core::ThreadState& ts, int t, const program::Value& v) {
+  switch (v.kind) {
+    case program::Value::Kind::kRegister: {
+      core::Object* o = regs_[static_cast<size_t>(t)][v.index];
+      return o == nullptr ? nullptr : core::NewRef(ts, o);
+    }
+    case program::Value::Kind::kObject: return core::NewRef(ts, objects_[v.index]);
+    case program::Value::Kind::kFresh: return core::NewInstance(ts, types_.object_type());
+    case program::Value::Kind::kNone: return rt_.none();
+  }
+  return rt_.none();
+}
+
+void World::SetReg(core::ThreadState& ts, int t, int r, core::Object* value) {
+  core::Object*& slot = regs_[static_cast<size_t>(t)][static_cast<size_t>(r)];
+  core::Object* old = slot;
+  slot = value;
+  core::XDecref(ts, old);
+}
+
+core::AttrSite& World::AttrSiteFor(int t, const program::Op& op, bool store) {
+  auto family = store ? program::SiteFamily::kStoreAttr : program::SiteFamily::kLoadAttr;
+  auto& sites = ctx_[static_cast<size_t>(t)].attr_sites;
+  uint32_t key = SiteKeyOf(op, family, op.slot);
+  auto it = sites.find(key);
+  if (it == sites.end()) {
+    auto f = store ? core::AttrSite::Family::kStore : core::AttrSite::Family::kLoad;
+    it = sites.emplace(key, std::make_unique<core::AttrSite>(types_, f, SlotNameText(op.slot))).first;
+  }
+  return *it->second;
+}
+
+core::LoadGlobalSite& World::GlobalSiteFor(int t, const program::Op& op) {
+  auto& sites = ctx_[static_cast<size_t>(t)].global_sites;
+  uint32_t key = SiteKeyOf(op, program::SiteFamily::kLoadGlobal, op.name);
+  auto it = sites.find(key);
+  if (it == sites.end()) {
+    core::LoadGlobalSite s;
+    s.name = names_[op.name];
+    it = sites.emplace(key, s).first;
+  }
+  return it->second;
+}
+
+void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observation& obs) {
+  const bool needs_target = program::UsesField(op.code, program::kFieldTarget);
+  core::Object* target = needs_target ? Target(t, op.target) : nullptr;
+  if (needs_target && target == nullptr) {
+    obs.result = Result::kEmptyRegister;
+    return;
+  }
+  const bool needs_value = program::UsesField(op.code, program::kFieldValue);
+  core::Object* value = nullptr;
+  if (needs_value) {
+    value = NewValue(ts, t, op.value);
+    if (value == nullptr) {
+      obs.result = Result::kEmptyRegister;
+      return;
+    }
+  }
+  switch (op.code) {
+    case OpCode::kNew:
+      SetReg(ts, t, op.reg, core::NewInstance(ts, prog_types_[op.type]));
+      break;
+    case OpCode::kStoreAttrSlot: {
+      NoteStore(ts, target, audit::SlotKey(op.slot), value);
+      core::AttrResult r = core::StoreAttr(ts, AttrSiteFor(t, op, true), target, value);  // consumes value
+      obs.result = FromAttr(r);
+      obs.specialized = r.specialized;
+      break;
+    }
+    case OpCode::kMoveToSlot: {
+      core::Object* moved = regs_[static_cast<size_t>(t)][op.reg];
+      if (moved == nullptr) {
+        obs.result = Result::kEmptyRegister;
+        break;
+      }
+      regs_[static_cast<size_t>(t)][op.reg] = nullptr;  // the store consumes the register's reference
+      NoteStore(ts, target, audit::SlotKey(op.slot), moved);
+      core::AttrResult r = core::StoreAttr(ts, AttrSiteFor(t, op, true), target, moved);
+      obs.result = FromAttr(r);
+      obs.specialized = r.specialized;
+      break;
+    }
+    case OpCode::kLoadAttrSlot: {
+      core::AttrResult r = core::LoadAttr(ts, AttrSiteFor(t, op, false), target);
+      if (r.ok()) ledger_.CheckLoad(ts, {{target, audit::SlotKey(op.slot)}}, r.value, r.null_as_none);
+      obs.result = FromAttr(r);
+      obs.specialized = r.specialized;
+      obs.loaded_id = IdOf(rt_, r.value);
+      if (r.ok()) SetReg(ts, t, op.reg, r.value);
+      break;
+    }
+    case OpCode::kGetMember: {
+      core::AttrResult r = core::GenericGetAttr(ts, target, SlotNameText(op.slot));
+      if (r.ok()) ledger_.CheckLoad(ts, {{target, audit::SlotKey(op.slot)}}, r.value, r.null_as_none);
+      obs.result = FromAttr(r);
+      obs.loaded_id = IdOf(rt_, r.value);
+      if (r.ok()) SetReg(ts, t, op.reg, r.value);
+      break;
+    }
+    case OpCode::kSetMember: {
+      NoteStore(ts, target, audit::SlotKey(op.slot), value);
+      core::AttrResult r = core::GenericSetAttr(ts, target, SlotNameText(op.slot), value);  // borrows value
+      obs.result = FromAttr(r);
+      core::XDecref(ts, value);
+      break;
+    }
+    case OpCode::kDelMember: {
+      core::AttrResult r = core::GenericDelAttr(ts, target, SlotNameText(op.slot));
+      obs.result = FromAttr(r);
+      break;
+    }
+    case OpCode::kSetClass: {
+      core::SetClassResult r = core::SetClass(ts, target, prog_types_[op.type]);
+      obs.result = r.ok() ? Result::kOk : Result::kTypeError;
+      break;
+    }
+    case OpCode::kModifyType:
+      core::TypeModified(ts, prog_types_[op.type]);
+      break;
+    case OpCode::kDrop:
+      if (regs_[static_cast<size_t>(t)][op.reg] == nullptr) obs.result = Result::kEmptyRegister;
+      SetReg(ts, t, op.reg, nullptr);
+      break;
+    case OpCode::kLoadGlobal: {
+      core::LoadGlobalResult r = core::LoadGlobal(ts, env_, GlobalSiteFor(t, op));
+      if (!r.name_error()) {
+        ledger_.CheckLoad(ts, {{globals_->ob, audit::DictKey(op.name)}, {builtins_->ob, audit::DictKey(op.name)}},
+                          r.value);
+      }
+      obs.specialized = r.hit;
+      obs.loaded_id = IdOf(rt_, r.value);
+      if (r.name_error()) {
+        obs.result = Result::kNameError;
+      } else {
+        SetReg(ts, t, op.reg, r.value);
+      }
+      break;
+    }
+    case OpCode::kGlobalStore:
+      NoteStore(ts, globals_->ob, audit::DictKey(op.name), value);
+      core::StoreGlobal(ts, env_, names_[op.name], value);  // borrows value
+      core::XDecref(ts, value);
+      break;
+    case OpCode::kGlobalInsert: {
+      // globals.setdefault(name, value): one critical section on the dict.
+      core::CriticalSection cs;
+      core::CriticalSectionBegin(ts, &cs, &globals_->ob->ob_mutex);
+      core::Object* existing = nullptr;
+      core::Object* key = names_[op.name];
+      core::DictLookupLockHeld(ts, globals_, key, dict_state_.HashOf(key), &existing);
+      if (existing == nullptr) {
+        NoteStore(ts, globals_->ob, audit::DictKey(op.name), value);
+        core::DictSetItemLockHeld(ts, globals_, key, value);
+      }
+      core::CriticalSectionEnd(ts, &cs);
+      core::XDecref(ts, value);
+      break;
+    }
+    case OpCode::kGlobalDelete:
+      if (!core::DeleteGlobal(ts, env_, names_[op.name])) obs.result = Result::kKeyError;
+      break;
+    case OpCode::kGlobalTempInsertDelete: {
+      core::Object* one = core::NewInstance(ts, types_.object_type());
+      core::InvalidateGlobals(ts, env_, temp_key_, one);
+      core::Decref(ts, one);
+      break;
+    }
+    case OpCode::kGlobalPopItem: {
+      core::DictPopResult r = core::DictPopItem(ts, globals_);
+      if (r.value == nullptr) {
+        obs.result = Result::kKeyError;
+        break;
+      }
+      obs.loaded_id = IdOf(rt_, r.value);
+      core::XDecref(ts, r.key);
+      SetReg(ts, t, op.reg, r.value);
+      break;
+    }
+    case OpCode::kBuiltinStore:
+      NoteStore(ts, builtins_->ob, audit::DictKey(op.name), value);
+      core::StoreBuiltin(ts, env_, names_[op.name], value);
+      core::XDecref(ts, value);
+      break;
+    case OpCode::kBuiltinDelete:
+      if (!core::DeleteBuiltin(ts, env_, names_[op.name])) obs.result = Result::kKeyError;
+      break;
+    case OpCode::kQuiescent:
+      core::SafePoint(ts);
+      break;
+    case OpCode::kYield:
+      exec_.Yield();
+      break;
+  }
+}
+
+}  // namespace ftf::runner

@@ -1,0 +1,67 @@
+// runner.cc - world set-up, the run, and tear-down (see runner.h).
+
+#include "runner/runner.h"
+
+#include <array>
+#include <map>
+#include <string>
+
+#include "core/class_assign.h"
+#include "core/critical_section.h"
+#include "core/dict.h"
+#include "core/load_global.h"
+#include "core/member.h"
+#include "core/object.h"
+#include "core/refcount.h"
+#include "core/runtime.h"
+#include "core/slot_access.h"
+#include "core/stw.h"
+#include "core/type.h"
+#include "audit/ledger.h"
+#include "runner/world.h"
+
+namespace ftf::runner {
+
+const char* ObservationResultName(Observation::Result r) {
+  switch (r) {
+    case Observation::Result::kOk: return "ok";
+    case Observation::Result::kAttributeError: return "AttributeError";
+    case Observation::Result::kTypeError: return "TypeError";
+    case Observation::Result::kNameError: return "NameError";
+    case Observation::Result::kKeyError: return "KeyError";
+    case Observation::Result::kEmptyRegister: return "empty-register";
+  }
+  return "?";
+}
+
+struct Runner::Impl {
+  Impl() : world(exec) {}
+  sched::FiberExecutor exec;
+  World world;
+};
+
+Runner::Runner() : impl_(std::make_unique<Impl>()) {}
+Runner::~Runner() = default;
+
+sched::FiberExecutor& Runner::executor() { return impl_->exec; }
+const audit::RefLedger& Runner::ledger() const { return impl_->world.ledger(); }
+
+RunOutcome Runner::Run(const program::Program& p, const RunnerOptions& options) {
+  World& w = impl_->world;
+  const core::Variant& variant = options.variant != nullptr ? *options.variant : core::LockedVariant();
+  RunOutcome out;
+  try {
+    w.Build(p, variant, options.record_observations);
+    out.exec = impl_->exec.Run(
+        static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, options.exec);
+    out.finding = audit::FindingFromRunResult(out.exec, &impl_->exec.trace());
+    if (!out.finding) out.finding = w.TearDown();
+  } catch (const audit::FindingException& e) {
+    // An auditor stopped the run (or the tear-down) at the failing step.
+    out.finding = e.finding();
+  }
+  if (options.record_observations) out.observations = w.TakeObservations();
+  return out;
+}
+
+}  // namespace ftf::runner

@@ -1,0 +1,157 @@
+// world.cc - building and tearing down a program's world (see world.h).
+
+#include "runner/world.h"
+
+#include <string>
+
+#include "audit/value_log.h"
+#include "core/member.h"
+#include "core/object.h"
+#include "core/refcount.h"
+#include "core/qsbr.h"
+#include "core/stw.h"
+
+namespace ftf::runner {
+
+const char* SlotNameText(int i) {
+  static const char* const kNames[program::kNumSlotNames] = {"a", "b", "c", "d"};
+  return kNames[i];
+}
+
+const char* GlobalNameText(int i) {
+  static const char* const kNames[program::kNumNames] = {"g0", "g1", "g2", "g3", "g4", "g5",
+                                                         "g6", "g7", "b0", "b1", "b2", "b3"};
+  return kNames[i];
+}
+
+World::World(sched::FiberExecutor& exec) : exec_(exec), rt_(program::kMaxThreads + 1), ledger_(rt_), types_(rt_) {
+  ledger_.set_holders(this);
+  ledger_.Install();
+}
+
+World::~World() = default;
+
+void World::Build(const program::Program& p, const core::Variant& variant, bool record) {
+  prog_ = &p;
+  record_ = record;
+  // A freed block's free-list link is written with a relaxed store, not
+  // mimalloc's plain one: with the plain store TSan reports every stale
+  // lock-free reader's ob_tid load on a just-freed block, a race CPython has
+  // too and treats as benign (README, Known gaps). Real bugs on freed blocks
+  // are the ledger's job (USE_AFTER_FREE, RESURRECTION).
+  rt_.plain_free_list_link = false;
+  rt_.Reset();
+  ledger_.Reset();
+  types_.Reset();
+  dict_state_.Reset();
+  types_.set_variant(variant);
+  for (auto& regs : regs_) regs.fill(nullptr);
+  for (auto& c : ctx_) {
+    c.attr_sites.clear();
+    c.global_sites.clear();
+  }
+  observations_.assign(p.threads.size(), {});
+  if (record_)
+    for (size_t t = 0; t < p.threads.size(); ++t) observations_[t].reserve(p.threads[t].ops.size());
+
+  // Everything below runs on the main thread before the logical threads
+  // exist: no hook is installed, so there are no scheduling points.
+  core::ThreadState& main = rt_.thread(kMainThread);
+  core::ThreadStart(main);
+  for (int i = 0; i < program::kNumTypes; ++i) {
+    std::vector<core::SlotDecl> decls;
+    for (const program::SlotSpec& s : p.world.types[static_cast<size_t>(i)].slots) {
+      core::SlotDecl d;
+      d.name = SlotNameText(s.name);
+      d.type = s.kind == program::MemberKind::kObject ? core::MemberType::kObject : core::MemberType::kObjectEx;
+      decls.push_back(d);
+    }
+    prog_types_[static_cast<size_t>(i)] = types_.NewHeapType(main, "T" + std::to_string(i), decls);
+  }
+  for (int i = 0; i < program::kNumObjects; ++i) {
+    const program::ObjectSpec& spec = p.world.objects[static_cast<size_t>(i)];
+    const program::TypeSpec& tspec = p.world.types[spec.type];
+    core::Object* o = core::NewInstance(main, prog_types_[spec.type]);
+    for (size_t s = 0; s < spec.slots.size() && s < tspec.slots.size(); ++s) {
+      core::Object* v = nullptr;
+      if (spec.slots[s] == program::InitValue::kFresh) v = core::NewInstance(main, types_.object_type());
+      if (spec.slots[s] == program::InitValue::kNone) v = rt_.none();
+      if (v == nullptr) continue;
+      NoteStore(main, o, audit::SlotKey(tspec.slots[s].name), v);
+      core::GenericSetAttr(main, o, SlotNameText(tspec.slots[s].name), v);
+      core::Decref(main, v);
+    }
+    objects_[static_cast<size_t>(i)] = o;
+  }
+  for (int i = 0; i < program::kNumNames; ++i) names_[static_cast<size_t>(i)] = dict_state_.Intern(rt_, GlobalNameText(i));
+  temp_key_ = dict_state_.Intern(rt_, "_temp_key");
+  globals_ = core::DictNew(main, dict_state_);
+  builtins_ = core::DictNew(main, dict_state_);
+  for (int i = 0; i < program::kNumNames; ++i) {
+    for (int which = 0; which < 2; ++which) {
+      uint16_t present = which == 0 ? p.world.globals_present : p.world.builtins_present;
+      if ((present & (1u << i)) == 0) continue;
+      core::Object* v = core::NewInstance(main, types_.object_type());
+      core::Dict* d = which == 0 ? globals_ : builtins_;
+      NoteStore(main, d->ob, audit::DictKey(static_cast<uint32_t>(i)), v);
+      core::DictSetItem(main, d, names_[static_cast<size_t>(i)], v);
+      core::Decref(main, v);
+    }
+  }
+  env_.globals = globals_;
+  env_.builtins = builtins_;
+  env_.variant = &variant;
+  // The main thread now waits in join(): detached, so it neither blocks a
+  // stop-the-world nor holds back QSBR.
+  core::Detach(main);
+}
+
+std::optional<audit::Finding> World::TearDown() {
+  core::ThreadState& main = rt_.thread(kMainThread);
+  core::Attach(main);
+  core::SafePoint(main);  // merge what other threads queued to main
+  for (core::Object*& o : objects_) {
+    core::Object* old = o;
+    o = nullptr;
+    core::XDecref(main, old);
+  }
+  core::Dict* g = globals_;
+  core::Dict* b = builtins_;
+  globals_ = builtins_ = nullptr;
+  core::DictFree(main, g);
+  core::DictFree(main, b);
+  // The model has no cycle collector: drop what live objects still hold.
+  ledger_.ClearSlotsForTeardown(main);
+  core::ThreadExit(main);
+  core::ProcessDelayed(main);
+  ledger_.CheckEnd(/*world_torn_down=*/true);
+  return ledger_.finding();
+}
+
+void World::NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value) {
+  ledger_.NoteStore(ts, holder, key, value);
+}
+
+void World::ForEachHolder(const audit::HolderVisitor& visit) const {
+  for (int i = 0; i < program::kNumObjects; ++i) {
+    audit::Holder h;
+    h.kind = audit::Holder::Kind::kSharedTable;
+    h.index = i;
+    visit(h, objects_[static_cast<size_t>(i)]);
+  }
+  for (int t = 0; t < program::kMaxThreads; ++t) {
+    for (int r = 0; r < program::kNumRegisters; ++r) {
+      audit::Holder h;
+      h.kind = audit::Holder::Kind::kRegister;
+      h.thread = t;
+      h.index = r;
+      visit(h, regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]);
+    }
+  }
+  if (globals_ != nullptr) audit::ForEachDictHolder(globals_, "globals", true, visit);
+  if (builtins_ != nullptr) audit::ForEachDictHolder(builtins_, "builtins", true, visit);
+}
+
+std::vector<std::vector<Observation>> World::TakeObservations() { return std::move(observations_); }
+
+}  // namespace ftf::runner

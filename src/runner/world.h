@@ -1,0 +1,106 @@
+// world.h - the modelled world one program runs in, and its interpreter.
+//
+// Harness glue. World owns the Runtime (program threads 0..7 plus the main
+// thread, index kMainThread), the type system and the dict state, and per run
+// the program's types, shared objects, dicts, registers and inline caches.
+// RunThread(t) is the body of logical thread t (a fiber); it executes the
+// thread's operations against the core (see runner.h for the mapping).
+
+#ifndef FTF_RUNNER_WORLD_H_
+#define FTF_RUNNER_WORLD_H_
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "audit/holders.h"
+#include "audit/ledger.h"
+#include "core/dict.h"
+#include "core/load_global.h"
+#include "core/runtime.h"
+#include "core/slot_access.h"
+#include "core/type.h"
+#include "core/variant.h"
+#include "program/program.h"
+#include "runner/runner.h"
+#include "sched/fiber_executor.h"
+
+namespace ftf::runner {
+
+inline constexpr int kMainThread = program::kMaxThreads;  // the ThreadState index of the main thread
+
+class World final : public audit::HolderSource {
+ public:
+  explicit World(sched::FiberExecutor& exec);
+  ~World();
+
+  // Resets the core and builds p's world on the main thread, which then
+  // detaches (it waits in "join" while the program runs).
+  void Build(const program::Program& p, const core::Variant& variant, bool record);
+  // The body of logical thread t.
+  void RunThread(int t);
+  // After a run that completed: the main thread re-attaches, merges, drops
+  // the world's references, exits, and the ledger checks for leaks.
+  std::optional<audit::Finding> TearDown();
+
+  // audit::HolderSource: registers, the shared-object table, dict entries.
+  void ForEachHolder(const audit::HolderVisitor& visit) const override;
+  const audit::RefLedger& ledger() const { return ledger_; }
+
+  std::vector<std::vector<Observation>> TakeObservations();
+
+  core::Runtime& rt() { return rt_; }
+  core::TypeSystem& types() { return types_; }
+  // The shared object oN, a type TN, a thread's register (borrowed).
+  core::Object* object(int i) const { return objects_[static_cast<size_t>(i)]; }
+  core::Type* type(int i) const { return prog_types_[static_cast<size_t>(i)]; }
+  core::Object* reg(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
+  const core::GlobalsEnv& env() const { return env_; }
+
+ private:
+  struct ThreadCtx {
+    std::map<uint32_t, std::unique_ptr<core::AttrSite>> attr_sites;
+    std::map<uint32_t, core::LoadGlobalSite> global_sites;
+  };
+
+  void Execute(core::ThreadState& ts, int t, const program::Op& op, Observation& obs);
+  core::Object* Target(int t, const program::Target& target) const;
+  // A new reference for the value V of an operation, or nullptr if it names
+  // an empty register.
+  core::Object* NewValue(core::ThreadState& ts, int t, const program::Value& v);
+  void SetReg(core::ThreadState& ts, int t, int r, core::Object* value);
+  core::AttrSite& AttrSiteFor(int t, const program::Op& op, bool store);
+  core::LoadGlobalSite& GlobalSiteFor(int t, const program::Op& op);
+
+  // Tells the ledger a value may now be found at (holder, key).
+  void NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value);
+
+  sched::FiberExecutor& exec_;
+  core::Runtime rt_;
+  audit::RefLedger ledger_;
+  core::TypeSystem types_;
+  core::DictState dict_state_;
+
+  const program::Program* prog_ = nullptr;
+  bool record_ = false;
+  std::array<core::Type*, program::kNumTypes> prog_types_{};
+  std::array<core::Object*, program::kNumObjects> objects_{};
+  std::array<core::Object*, program::kNumNames> names_{};
+  core::Object* temp_key_ = nullptr;
+  core::Dict* globals_ = nullptr;
+  core::Dict* builtins_ = nullptr;
+  core::GlobalsEnv env_;
+  std::array<std::array<core::Object*, program::kNumRegisters>, program::kMaxThreads> regs_{};
+  std::array<ThreadCtx, program::kMaxThreads> ctx_;
+  std::vector<std::vector<Observation>> observations_;
+};
+
+// "a".."d" for slot name indexes, "g0".."g7", "b0".."b3" for global names.
+const char* SlotNameText(int i);
+const char* GlobalNameText(int i);
+
+}  // namespace ftf::runner
+
+#endif  // FTF_RUNNER_WORLD_H_

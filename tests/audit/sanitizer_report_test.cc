@@ -1,0 +1,122 @@
+// Findings that kill the process: a ledger finding printed by
+// ReportAndAbort, and the sanitizers' DATA_RACE (tsan preset), ASAN and
+// UBSAN (asan preset) with ftfuzz's block after the sanitizer's report.
+// Each runs audit_probe (audit_probe.cc) in a subprocess and checks its
+// exit status and its stderr; each has a must-not-detect twin.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <regex>
+#include <string>
+
+namespace {
+
+#ifndef FTF_AUDIT_PROBE
+#error "tests/CMakeLists.txt must define FTF_AUDIT_PROBE (the audit_probe binary)"
+#endif
+
+struct ProbeResult {
+  int status = -1;  // raw wait status
+  std::string output;
+  bool died() const { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); }
+};
+
+ProbeResult RunProbe(const std::string& mode) {
+  ProbeResult r;
+  // `exec`: the probe replaces the shell, so a signal death reaches pclose.
+  const std::string cmd = "exec " + std::string(FTF_AUDIT_PROBE) + " " + mode + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  r.status = pclose(p);
+  return r;
+}
+
+// The ftfuzz block that follows every finding: program, reproduce line and
+// a SUMMARY line without addresses as the last ftfuzz line.
+void ExpectFtfuzzBlock(const ProbeResult& r, const std::string& kind) {
+  EXPECT_NE(r.output.find("== Program ==\n  ftfuzz program v1\n"), std::string::npos);
+  EXPECT_NE(r.output.find("Reproduce with: ./ftfuzz repro crash-probe --variant=locked\n"), std::string::npos);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("SUMMARY: ftfuzz: " + kind + " ([^\n]*)\n")));
+  EXPECT_EQ(m[1].str().find("0x"), std::string::npos) << m[0];
+  EXPECT_EQ(m[1].str().find("step"), std::string::npos) << m[0];
+}
+
+TEST(SanitizerReportTest, LedgerFindingAbortsWithTheReport) {
+  ProbeResult r = RunProbe("ledger");
+  SCOPED_TRACE(r.output);
+  ASSERT_TRUE(WIFSIGNALED(r.status)) << "abort() so that libFuzzer saves the input";
+  EXPECT_EQ(WTERMSIG(r.status), SIGABRT);
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(==FTF== ERROR: ledger: PREMATURE_FREE obj#2 at core/)")));
+  EXPECT_NE(r.output.find("held by register r0 of T1"), std::string::npos);
+  ExpectFtfuzzBlock(r, "PREMATURE_FREE");
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(SUMMARY: ftfuzz: PREMATURE_FREE core/\S+ in STORE_ATTR_SLOT\n)")));
+}
+
+TEST(SanitizerReportTest, CleanProbeExitsNormally) {
+  ProbeResult r = RunProbe("clean");
+  EXPECT_FALSE(r.died()) << r.output;
+  EXPECT_EQ(r.output.find("SUMMARY:"), std::string::npos) << r.output;
+}
+
+#if defined(FTF_TSAN)
+TEST(SanitizerReportTest, DataRaceIsReportedWithTheFtfuzzSummary) {
+  ProbeResult r = RunProbe("race");
+  SCOPED_TRACE(r.output);
+  EXPECT_TRUE(r.died());
+  EXPECT_NE(r.output.find("WARNING: ThreadSanitizer: data race"), std::string::npos);
+  EXPECT_NE(r.output.find("SUMMARY: ThreadSanitizer: data race"), std::string::npos);
+  EXPECT_NE(r.output.find("==FTF== ERROR: ThreadSanitizer: DATA_RACE"), std::string::npos);
+  // The racing access's line (the Cell call in the probe, not the wrapper in
+  // core/atomics.h) and the operation from the step note.
+  EXPECT_TRUE(std::regex_search(r.output,
+                                std::regex(R"(SUMMARY: ftfuzz: DATA_RACE audit/audit_probe\.cc:[0-9]+ in STORE_ATTR_SLOT\n)")));
+  EXPECT_NE(r.output.find("== Last "), std::string::npos) << "the schedule of the active run";
+  ExpectFtfuzzBlock(r, "DATA_RACE");
+}
+
+TEST(SanitizerReportTest, AtomicStoresAreNoDataRace) {
+  ProbeResult r = RunProbe("norace");
+  EXPECT_FALSE(r.died()) << r.output;
+  EXPECT_EQ(r.output.find("ThreadSanitizer"), std::string::npos) << r.output;
+}
+#else
+TEST(SanitizerReportTest, DataRaceNeedsTheTsanPreset) { GTEST_SKIP() << "DATA_RACE is reported by TSan: tsan preset"; }
+#endif
+
+#if defined(FTF_ASAN)
+TEST(SanitizerReportTest, FreedPayloadAccessIsAnAsanFinding) {
+  ProbeResult r = RunProbe("uaf");
+  SCOPED_TRACE(r.output);
+  EXPECT_TRUE(r.died());
+  EXPECT_NE(r.output.find("ERROR: AddressSanitizer: use-after-poison"), std::string::npos);
+  EXPECT_NE(r.output.find("==FTF== ERROR: AddressSanitizer: ASAN"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(SUMMARY: ftfuzz: ASAN audit/audit_probe\.cc:[0-9]+ in STORE_ATTR_SLOT\n)")));
+  ExpectFtfuzzBlock(r, "ASAN");
+}
+
+TEST(SanitizerReportTest, UndefinedBehaviourIsAnUbsanFinding) {
+  ProbeResult r = RunProbe("ubsan");
+  SCOPED_TRACE(r.output);
+  EXPECT_TRUE(r.died());
+  EXPECT_NE(r.output.find("runtime error: signed integer overflow"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(SUMMARY: ftfuzz: UBSAN audit/audit_probe\.cc:[0-9]+ in STORE_ATTR_SLOT\n)")));
+  ExpectFtfuzzBlock(r, "UBSAN");
+}
+
+TEST(SanitizerReportTest, AtomicStoresAreNoAsanFinding) {
+  ProbeResult r = RunProbe("norace");
+  EXPECT_FALSE(r.died()) << r.output;
+  EXPECT_EQ(r.output.find("Sanitizer"), std::string::npos) << r.output;
+}
+#else
+TEST(SanitizerReportTest, AsanAndUbsanNeedTheAsanPreset) { GTEST_SKIP() << "ASAN/UBSAN: asan preset"; }
+#endif
+
+}  // namespace
