@@ -1,5 +1,6 @@
 // interpreter.cc - the operations of a logical thread (see runner.h).
 
+#include "audit/step_note.h"
 #include "audit/value_log.h"
 #include "core/class_assign.h"
 #include "core/critical_section.h"
@@ -37,7 +38,10 @@ void World::RunThread(int t) {
   core::ThreadStart(ts);
   const auto& ops = prog_->threads[static_cast<size_t>(t)].ops;
   for (size_t i = 0; i < ops.size(); ++i) {
-    exec_.SetNote(static_cast<uint64_t>(i));
+    const program::Op& op = ops[i];
+    const core::Object* subject =
+        program::UsesField(op.code, program::kFieldTarget) ? Target(t, op.target) : nullptr;
+    exec_.SetNote(audit::PackStepNote(static_cast<int>(i), op.code, subject != nullptr ? core::ObjectId(subject) : 0));
     ledger_.BeginOp(t, static_cast<int>(i), static_cast<uint8_t>(ops[i].code));
     Observation obs;
     Execute(ts, t, ops[i], obs);
@@ -87,6 +91,13 @@ core::AttrSite& World::AttrSiteFor(int t, const program::Op& op, bool store) {
   return *it->second;
 }
 
+// A specialized slot access just used the site's cached offset on `owner`:
+// BAD_LAYOUT unless that offset is the member's in owner's current type.
+void World::CheckSpecialized(core::ThreadState& ts, int t, const program::Op& op, core::Object* owner, bool store) {
+  core::AttrSite& site = AttrSiteFor(t, op, store);
+  ledger_.CheckSpecializedAccess(ts, owner, site.name(), site.cached_index());
+}
+
 core::LoadGlobalSite& World::GlobalSiteFor(int t, const program::Op& op) {
   auto& sites = ctx_[static_cast<size_t>(t)].global_sites;
   uint32_t key = SiteKeyOf(op, program::SiteFamily::kLoadGlobal, op.name);
@@ -122,6 +133,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
     case OpCode::kStoreAttrSlot: {
       NoteStore(ts, target, audit::SlotKey(op.slot), value);
       core::AttrResult r = core::StoreAttr(ts, AttrSiteFor(t, op, true), target, value);  // consumes value
+      if (r.specialized) CheckSpecialized(ts, t, op, target, true);
       obs.result = FromAttr(r);
       obs.specialized = r.specialized;
       break;
@@ -135,6 +147,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       regs_[static_cast<size_t>(t)][op.reg] = nullptr;  // the store consumes the register's reference
       NoteStore(ts, target, audit::SlotKey(op.slot), moved);
       core::AttrResult r = core::StoreAttr(ts, AttrSiteFor(t, op, true), target, moved);
+      if (r.specialized) CheckSpecialized(ts, t, op, target, true);
       obs.result = FromAttr(r);
       obs.specialized = r.specialized;
       break;
@@ -142,6 +155,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
     case OpCode::kLoadAttrSlot: {
       core::AttrResult r = core::LoadAttr(ts, AttrSiteFor(t, op, false), target);
       if (r.ok()) ledger_.CheckLoad(ts, {{target, audit::SlotKey(op.slot)}}, r.value, r.null_as_none);
+      if (r.specialized) CheckSpecialized(ts, t, op, target, false);
       obs.result = FromAttr(r);
       obs.specialized = r.specialized;
       obs.loaded_id = IdOf(rt_, r.value);

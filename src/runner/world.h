@@ -73,6 +73,7 @@ class World final : public audit::HolderSource {
   void SetReg(core::ThreadState& ts, int t, int r, core::Object* value);
   core::AttrSite& AttrSiteFor(int t, const program::Op& op, bool store);
   core::LoadGlobalSite& GlobalSiteFor(int t, const program::Op& op);
+  void CheckSpecialized(core::ThreadState& ts, int t, const program::Op& op, core::Object* owner, bool store);
 
   // Tells the ledger a value may now be found at (holder, key).
   void NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value);
