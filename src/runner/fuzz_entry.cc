@@ -10,6 +10,8 @@
 
 #include "audit/determinism.h"
 #include "audit/report.h"
+#include "audit/sanitizer_report.h"
+#include "program/text.h"
 #include "program/decoder.h"
 #include "runner/runner.h"
 
@@ -20,6 +22,10 @@ struct FuzzState {
   const core::Variant* variant = nullptr;
   std::string target = "fuzzer";
   Runner* runner = nullptr;
+  // The input being run, for the sanitizer-report hook (a TSan/ASan report
+  // kills the process from inside the run).
+  const program::Program* current = nullptr;
+  audit::CrashContext crash;
 };
 FuzzState& State() {
   static FuzzState* s = new FuzzState();  // never destroyed: fibers outlive static destructors
@@ -51,6 +57,10 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
   s.variant = &ChooseVariant(argc, argv);
   s.target = target_name;
   s.runner = new Runner();
+  s.crash.variant = s.variant->name;
+  s.crash.input_path = "<crash file>";
+  s.crash.program_text = [&s]() { return s.current != nullptr ? program::ToText(*s.current) : std::string(); };
+  audit::SetCrashContext(&s.crash);
 }
 
 int FuzzOneInput(const uint8_t* data, size_t size) {
@@ -59,8 +69,12 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
   program::Program p = program::Decode(std::span<const uint8_t>(data, size));
   RunnerOptions opts;
   opts.variant = s.variant;
+  s.current = &p;
   RunOutcome out = s.runner->Run(p, opts);
-  if (!out.finding) return 0;
+  if (!out.finding) {
+    s.current = nullptr;
+    return 0;
+  }
 
   // Re-run with full tracing: the same finding must happen at the same step.
   audit::Finding first = *out.finding;
