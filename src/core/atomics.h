@@ -38,6 +38,12 @@ namespace ftf::core {
 #define FTF_NO_TSAN
 #endif
 
+// Tag for constructing a Cell without writing its storage: for memory the
+// model's allocator hands out, whose fields are then set with Init() (relaxed
+// atomic stores), as CPython's allocator does not zero object memory with
+// plain stores that a stale lock-free reader could race with.
+struct NoInit {};
+
 template <typename T>
 class Cell {
   static_assert(std::is_trivially_copyable_v<T>, "Cell holds trivially copyable values");
@@ -45,6 +51,7 @@ class Cell {
  public:
   constexpr Cell() : v_{} {}
   constexpr explicit Cell(T v) : v_(v) {}
+  explicit Cell(NoInit) {}
   Cell(const Cell&) = delete;
   Cell& operator=(const Cell&) = delete;
 

@@ -23,7 +23,22 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#if defined(FTF_TSAN)
+extern "C" void __tsan_ignore_thread_begin(void);
+extern "C" void __tsan_ignore_thread_end(void);
+#endif
+
 namespace ftf::core {
+
+namespace {
+#if defined(FTF_TSAN)
+void TsanIgnoreBegin() { __tsan_ignore_thread_begin(); }
+void TsanIgnoreEnd() { __tsan_ignore_thread_end(); }
+#else
+void TsanIgnoreBegin() {}
+void TsanIgnoreEnd() {}
+#endif
+}  // namespace
 namespace {
 
 // Chunk ("page") size; at least kMinBlocksPerChunk blocks per chunk.
@@ -92,7 +107,13 @@ Object* Heap::Carve(uint32_t nslots) {
     const size_t count = std::max(kMinBlocksPerChunk, kChunkBytes / bs);
     const size_t bytes = count * bs;
     const size_t alloc_bytes = (bytes + 63) & ~size_t{63};
+    // The allocator taking a fresh chunk is not an access of the modelled
+    // program (CPython's mimalloc is not instrumented): under TSan, allocate
+    // inside an ignore scope so the chunk has no "written at allocation"
+    // history that a stale lock-free reader of a later object would race with.
+    TsanIgnoreBegin();
     char* chunk = static_cast<char*>(std::aligned_alloc(64, alloc_bytes));
+    TsanIgnoreEnd();
     if (chunk == nullptr) {
       std::fprintf(stderr, "ftfuzz: out of memory in the object heap\n");
       std::abort();
@@ -108,9 +129,23 @@ Object* Heap::Carve(uint32_t nslots) {
   auto* h = new (b) BlockHeader();
   h->nslots = nslots;
   h->heap_index = index_;
-  auto* o = new (b + sizeof(BlockHeader)) Object();
+  // No plain zeroing of the object part: a stale lock-free reader may load
+  // ob_tid / ob_ref_* of this address (relaxed atomics) once the object is
+  // published with a relaxed store, and CPython's allocator writes no plain
+  // zeros there either. Every field is set with a relaxed Init().
+  auto* o = new (b + sizeof(BlockHeader)) Object(NoInit{});
+  o->ob_tid.Init(0);
+  o->ob_flags.Init(0);
+  o->ob_mutex.InitBits(0);
+  o->ob_gc_bits.Init(0);
+  o->ob_ref_local.Init(0);
+  o->ob_ref_shared.Init(0);
+  o->ob_type.Init(nullptr);
   Cell<Object*>* slots = SlotsOf(o);
-  for (uint32_t i = 0; i < nslots; ++i) new (&slots[i]) Cell<Object*>();
+  for (uint32_t i = 0; i < nslots; ++i) {
+    new (&slots[i]) Cell<Object*>(NoInit{});
+    slots[i].Init(nullptr);
+  }
   return o;
 }
 

@@ -47,6 +47,7 @@ enum class LockFlags : uint8_t {
 class Mutex {
  public:
   Mutex() = default;
+  explicit Mutex(NoInit tag) : bits_(tag) {}
 
   // Models PyMutex_LockFast: one CAS from exactly 0 to kLocked.
   bool LockFast(Loc loc = Loc::Here()) {
@@ -86,6 +87,8 @@ class Mutex {
   uint8_t PeekBits() const { return bits_.Peek(); }
   // Fault injection and tests only.
   void PokeBits(uint8_t v) { bits_.Poke(v); }
+  // A relaxed store with no scheduling point (initialising fresh memory).
+  void InitBits(uint8_t v) { bits_.Init(v); }
   const void* address() const { return bits_.address(); }
 
  private:

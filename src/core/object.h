@@ -75,6 +75,11 @@ inline constexpr uint32_t kMaxSlots = 255;
 
 // The FT object header. Layout and field widths follow CPython exactly.
 struct Object {
+  Object() = default;
+  // Constructs the header without writing it (heap.cc then Init()s every field).
+  explicit Object(NoInit t)
+      : ob_tid(t), ob_flags(t), ob_mutex(t), ob_gc_bits(t), ob_ref_local(t), ob_ref_shared(t), ob_type(t) {}
+
   Cell<uintptr_t> ob_tid;          // owner's ThreadState::tid; 0 = unowned. Free-list link while free.
   Cell<uint16_t> ob_flags;
   Mutex ob_mutex;                  // per-object PyMutex (critical sections, LOCK_OBJECT)
