@@ -33,5 +33,19 @@ TEST(LedgerRegression, QueuedDecrefDuringExitedOwnerMergeIsNotOverRelease) {
   }
 }
 
+// A value published with a relaxed store and try-increfed by LOAD_GLOBAL: the
+// model heap's chunk allocation and plain header zeroing used to make TSan
+// report a race on `locked` (CPython's allocator writes no plain zeros). Under
+// the tsan preset a regression aborts this test with a TSan report.
+TEST(LedgerRegression, FreshObjectPublishedRelaxedIsNotARace) {
+  auto path =
+      SourceDir() / "corpus/text/core_fuzzer/regressions/20261122_fresh_object_published_relaxed_vs_chunk_allocation.txt";
+  absl::StatusOr<program::Program> p = program::LoadProgramFile(path.string());
+  ASSERT_TRUE(p.ok()) << p.status();
+  Runner r;
+  RunOutcome out = r.Run(*p, RunnerOptions{});
+  EXPECT_FALSE(out.finding.has_value()) << out.finding->message;
+}
+
 }  // namespace
 }  // namespace ftf::runner
