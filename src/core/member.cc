@@ -123,10 +123,16 @@ AttrResult MemberGetOne(ThreadState& ts, Object* obj, const MemberDef& m) {
 AttrResult MemberSetOne(ThreadState& ts, Object* obj, const MemberDef& m, Object* value) {
   if ((m.flags & kMemberReadOnly) != 0) return Error(AttrError::kReadOnly, &m, m.name, nullptr);
   Cell<Object*>& addr = SlotAt(obj, m.offset);
-  if (value == nullptr && m.type == MemberType::kObjectEx) {
-    // Is the attribute set? A plain read outside any lock: check-then-act.
+  const bool delete_ex = value == nullptr && m.type == MemberType::kObjectEx;
+  if (delete_ex && VariantOf(m).member_delete_checks_unlocked) {
+    // Before gh-146270: is the attribute set? A plain read outside any lock
+    // (check-then-act), racing with every writer.
     if (addr.LoadPlain() == nullptr) return Error(AttrError::kDeleteUnset, &m, m.name, nullptr);
   }
+  // lockfree_slots_fixed: make the value try-increfable by non-owners before
+  // any reader can load it. The caller's reference keeps it alive here, which
+  // is what makes the CAS on ob_ref_shared legal (a reader could not do it).
+  if (value != nullptr && VariantOf(m).slot_store_sets_maybe_weakref) SetMaybeWeakref(ts, value);
   Object* old = nullptr;
   switch (VariantOf(m).slot_store_member) {
     case SlotStoreMember::kCriticalSection: {
@@ -142,6 +148,12 @@ AttrResult MemberSetOne(ThreadState& ts, Object* obj, const MemberDef& m, Object
       XIncref(ts, value);
       old = addr.ExchangeSeqCst(value);  // _Py_atomic_exchange_ptr
       break;
+  }
+  // gh-146270 (PR #148800): the delete raises when the value it took out of
+  // the slot (under the section, or from the exchange) was already NULL, so
+  // of two concurrent deletes exactly one succeeds.
+  if (delete_ex && old == nullptr && !VariantOf(m).member_delete_checks_unlocked) {
+    return Error(AttrError::kDeleteUnset, &m, m.name, nullptr);
   }
   XDecref(ts, old);  // after the section: may run deallocations here
   AttrResult r;

@@ -14,13 +14,23 @@
 //           TryIncrefCompare; on failure, per SlotGetFallback:
 //             kCriticalSectionIncref  CS(obj); seq_cst re-load; plain Py_XINCREF; end CS
 //             kXGetRef                _Py_XGetRef (retry load + TryIncrefCompare)
-//   SetOne: readonly -> AttributeError; delete of a Py_T_OBJECT_EX slot
-//           checks `*addr == NULL` with a plain read outside any lock
-//           (check-then-act: two deletes can both pass); then, per
-//           SlotStoreMember:
+//   SetOne: readonly -> AttributeError; then, per SlotStoreMember:
 //             kCriticalSection  CS(obj); old = plain load; release store of
 //                               Py_XNewRef(v); end CS; Py_XDECREF(old)
 //             kExchange         old = exchange(addr, Py_XNewRef(v)); Py_XDECREF(old)
+//           With Variant::slot_store_sets_maybe_weakref (lockfree_slots_fixed)
+//           the value is first marked MAYBE_WEAKREF (_PyObject_SetMaybeWeakref),
+//           so that readers' TryIncRefShared can take a reference to it even
+//           when its shared count is 0 (else the kXGetRef reader can spin
+//           forever: findings/20261122-lockfree-slots-xgetref-livelock.md).
+//           A delete of a Py_T_OBJECT_EX slot raises AttributeError when the
+//           old value it took out was NULL (gh-146270, PR #148800, April
+//           2026, before the seed PR's base): exactly one of two concurrent
+//           deletes succeeds. With Variant::member_delete_checks_unlocked
+//           (mutant_unlocked_delete_check) the code before that fix runs: a
+//           plain `*addr == NULL` check outside any lock first, a
+//           check-then-act that races with every writer (TSan) and lets two
+//           deletes both succeed.
 //
 // The decref of the old value runs after the store, outside any lock, and may
 // free it (and, through its slots, more) on this thread.

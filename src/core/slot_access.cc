@@ -113,6 +113,10 @@ struct SiteAccess {
   static bool StoreAttrSlot(ThreadState& ts, const AttrSite& site, Object* owner, Object* value) {
     if (!GuardTypeVersion(site, owner)) return false;
     Cell<Object*>& addr = SlotAt(owner, site.index_);
+    // lockfree_slots_fixed: see MemberSetOne. The stack reference being
+    // stored keeps `value` alive. (After the guard, so a deopt leaves the
+    // value to the generic path, which does the same.)
+    if (value != nullptr && site.sys_->variant().slot_store_sets_maybe_weakref) SetMaybeWeakref(ts, value);
     Object* old = nullptr;
     switch (site.sys_->variant().slot_store_bytecode) {
       case SlotStoreBytecode::kLockObject:

@@ -34,6 +34,8 @@
 //                      old; release store; UNLOCK_OBJECT; Py_XDECREF(old)
 //     kExchange        old = atomic exchange; Py_XDECREF(old)       (the PR)
 //     kPlainLoadStore  old = plain load; plain store; Py_XDECREF(old) (mutant)
+//   preceded, with Variant::slot_store_sets_maybe_weakref, by
+//   _PyObject_SetMaybeWeakref(value) (lockfree_slots_fixed, see member.h);
 // * deoptimization: jump to the generic instruction, whose prologue
 //   decrements the counter; the generic bodies are PyObject_GetAttr /
 //   PyObject_SetAttr on the member descriptor (member.h).

@@ -25,6 +25,18 @@ std::vector<Variant> MakeVariants() {
     add(x);
   }
   {
+    // findings/20261122-lockfree-slots-xgetref-livelock.md: the PR's reader
+    // spins forever on a value whose owner holds it with shared == 0.
+    Variant x;
+    x.name = "lockfree_slots_fixed";
+    x.description = "lockfree_slots + both writers set MAYBE_WEAKREF on the value before publishing it, so _Py_XGetRef terminates";
+    x.slot_store_bytecode = SlotStoreBytecode::kExchange;
+    x.slot_store_member = SlotStoreMember::kExchange;
+    x.slot_get_fallback = SlotGetFallback::kXGetRef;
+    x.slot_store_sets_maybe_weakref = true;
+    add(x);
+  }
+  {
     Variant x;
     x.name = "trybegin_globals";
     x.description = "seed issue gh-152075 patch: PyCriticalSection2_TryBegin in _Py_Specialize_LoadGlobal, unspecialize when it would block";
@@ -43,7 +55,10 @@ std::vector<Variant> MakeVariants() {
     Variant x;
     x.name = "mutant_half_migrated";
     x.description = "bytecode store uses the exchange, PyMember_SetOne keeps the CS with a plain read of the old value";
-    x.expected_finding = "DOUBLE_FREE";
+    // Both writers drop the same old value: the second decref hits the block
+    // the first one freed. TSan first sees the plain read race the exchange.
+    x.expected_finding = "USE_AFTER_FREE";
+    x.expected_finding_tsan = "DATA_RACE";
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kCriticalSection;
@@ -53,7 +68,7 @@ std::vector<Variant> MakeVariants() {
     Variant x;
     x.name = "mutant_cs_fallback_incref";
     x.description = "lock-free writers, but PyMember_GetOne keeps the CS + plain Py_XINCREF fallback";
-    x.expected_finding = "RESURRECTION";
+    x.expected_finding = "RESURRECTION";  // also under TSan: every access involved is atomic
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kExchange;
@@ -63,18 +78,37 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_plain_store";
-    x.description = "lock-free slot store done as a plain load of the old value and a plain store, no exchange";
-    x.expected_finding = "DOUBLE_FREE";
+    x.description = "lock-free slot store done as a plain load of the old value and a plain store, no exchange (otherwise lockfree_slots_fixed)";
+    // Two writers read the same old value; the second decref hits the freed
+    // block (and one new value leaks). TSan sees the plain accesses first.
+    x.expected_finding = "USE_AFTER_FREE";
+    x.expected_finding_tsan = "DATA_RACE";
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kPlainLoadStore;
     x.slot_store_member = SlotStoreMember::kExchange;
     x.slot_get_fallback = SlotGetFallback::kXGetRef;
+    // Built on lockfree_slots_fixed, so that its one defect is the store:
+    // on the PR's reader, fuzzed inputs would mostly end in its LIVELOCK.
+    x.slot_store_sets_maybe_weakref = true;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_unlocked_delete_check";
+    x.description = "PyMember_SetOne checks a deleted slot for NULL with a plain read outside the lock (CPython before gh-146270)";
+    // Two deletes can both succeed, which no auditor counts as a memory
+    // error; the plain read racing with a writer's store is TSan's.
+    x.expected_finding = "DATA_RACE";
+    x.is_mutant = true;
+    x.member_delete_checks_unlocked = true;
     add(x);
   }
   {
     Variant x;
     x.name = "mutant_class_swap_no_stw";
     x.description = "__class__ assignment stores the type pointer without stopping the world";
+    // Only TSan can see it: the layout rule keeps every cached slot offset
+    // valid, and heap types' refcounts are deferred (the ledger exempts them).
     x.expected_finding = "DATA_RACE";
     x.is_mutant = true;
     x.class_swap_stops_world = false;
@@ -94,7 +128,7 @@ std::vector<Variant> MakeVariants() {
     Variant x;
     x.name = "mutant_no_keys_version_guard";
     x.description = "specialized LOAD_GLOBAL skips the keys-version guard";
-    x.expected_finding = "INVARIANT";
+    x.expected_finding = "WRONG_VALUE";  // a reused entry's value comes back for the old name
     x.is_mutant = true;
     x.keys_version_guard = false;
     add(x);
@@ -103,7 +137,10 @@ std::vector<Variant> MakeVariants() {
     Variant x;
     x.name = "mutant_unlocked_specializer";
     x.description = "LOAD_GLOBAL specializes without the critical section";
-    x.expected_finding = "DATA_RACE";
+    // The cache pairs an index read before a writer reused the entry with the
+    // version taken after: the specialized load returns another name's value.
+    x.expected_finding = "WRONG_VALUE";
+    x.expected_finding_tsan = "DATA_RACE";
     x.is_mutant = true;
     x.global_specialize_lock = GlobalSpecializeLock::kNone;
     add(x);

@@ -53,13 +53,31 @@ enum class ContendedSpecializeCounter : uint8_t {
 struct Variant {
   std::string name;
   std::string description;
-  std::string expected_finding;  // empty unless a mutant; a FindingKind name
+  // Mutants only (empty otherwise): the FindingKind name (audit/finding.h)
+  // the harness reports for the mutant's bug in a build without TSan (gcc,
+  // asan): what the ledger or the executor sees. "DATA_RACE" when only
+  // ThreadSanitizer can see the bug at all (then only the tsan preset finds it).
+  std::string expected_finding;
+  // Under the tsan preset, when TSan reports the racing accesses before the
+  // ledger sees their consequence: "DATA_RACE". Empty: as expected_finding.
+  std::string expected_finding_tsan;
   bool is_mutant = false;
 
   // Slots (issue 5).
   SlotStoreBytecode slot_store_bytecode = SlotStoreBytecode::kLockObject;
   SlotStoreMember slot_store_member = SlotStoreMember::kCriticalSection;
   SlotGetFallback slot_get_fallback = SlotGetFallback::kCriticalSectionIncref;
+  // Both slot writers (_STORE_ATTR_SLOT and PyMember_SetOne) mark the value
+  // they are about to publish MAYBE_WEAKREF (_PyObject_SetMaybeWeakref, i.e.
+  // PyUnstable_EnableTryIncRef) while they still hold their reference, so a
+  // lock-free reader's _Py_TryIncRefShared never meets a live slot value
+  // whose ob_ref_shared is exactly 0 (cpython-core.md 1.5, 2.2, 2.7).
+  // lockfree_slots_fixed: it makes the PR's _Py_XGetRef reader terminate.
+  bool slot_store_sets_maybe_weakref = false;
+  // PyMember_SetOne's delete of a Py_T_OBJECT_EX slot first checks
+  // `*addr == NULL` with a plain read outside any lock, as CPython did before
+  // gh-146270 (PR #148800): mutant_unlocked_delete_check.
+  bool member_delete_checks_unlocked = false;
   bool class_swap_stops_world = true;
 
   // Globals (issue 6).
@@ -68,6 +86,12 @@ struct Variant {
   ContendedSpecializeCounter contended_counter = ContendedSpecializeCounter::kBackoff;
   bool keys_version_guard = true;
 };
+
+// The finding a mutant must produce in a build with (under_tsan) or without
+// ThreadSanitizer; empty for non-mutants.
+inline const std::string& ExpectedFinding(const Variant& v, bool under_tsan) {
+  return under_tsan && !v.expected_finding_tsan.empty() ? v.expected_finding_tsan : v.expected_finding;
+}
 
 // Every registered variant, `locked` first.
 const std::vector<Variant>& AllVariants();

@@ -76,6 +76,11 @@ class MemberTest : public MemoryTest {
   const MemberDef& A() const { return t_->members[0]; }
   const MemberDef& B() const { return t_->members[1]; }
   const MemberDef& RO() const { return t_->members[2]; }
+  // The flag a stored value's ob_ref_shared carries: lockfree_slots_fixed's
+  // writers set MAYBE_WEAKREF before publishing (variant.h).
+  intptr_t StoredFlag() const {
+    return sys_.variant().slot_store_sets_maybe_weakref ? kRefMaybeWeakref : kRefSharedInit;
+  }
   // A value object made (and so owned) by thread `owner`.
   Object* Value(int owner) { return NewInstance(T(owner), sys_.object_type()); }
 
@@ -90,7 +95,8 @@ class MemberVariantTest : public MemberTest, public ::testing::WithParamInterfac
   MemberVariantTest() : MemberTest(GetParam()) {}
 };
 
-INSTANTIATE_TEST_SUITE_P(Variants, MemberVariantTest, ::testing::Values("locked", "lockfree_slots"));
+INSTANTIATE_TEST_SUITE_P(Variants, MemberVariantTest,
+                         ::testing::Values("locked", "lockfree_slots", "lockfree_slots_fixed"));
 
 TEST_P(MemberVariantTest, UnsetObjectExRaisesAttributeError) {
   AttrResult r = MemberGetOne(T(1), o_, A());
@@ -117,7 +123,7 @@ TEST_P(MemberVariantTest, SetGetDeleteWithValuesOfOtherThreads) {
   ASSERT_TRUE(MemberSetOne(T(2), o_, A(), v).ok());
   EXPECT_EQ(o_->slot(0).Peek(), v);
   EXPECT_EQ(PeekRefcnt(v), 2);
-  EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(1, kRefSharedInit));
+  EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(1, StoredFlag()));
   // Thread 0 reads it: shared is non-zero, so TryIncrefCompare succeeds.
   AttrResult r = GenericGetAttr(T(0), o_, "a");
   ASSERT_TRUE(r.ok());
@@ -153,7 +159,7 @@ TEST_P(MemberVariantTest, ObjectMemberDeleteOfNullIsFineAndOwnerReadsLocally) {
   EXPECT_EQ(r.value, v);
   EXPECT_FALSE(r.null_as_none);
   EXPECT_EQ(v->ob_ref_local.Peek(), 3u) << "owner: TryIncrefFast, local count";
-  EXPECT_EQ(v->ob_ref_shared.Peek(), 0);
+  EXPECT_EQ(v->ob_ref_shared.Peek(), StoredFlag());
   Decref(T(0), r.value);
   ASSERT_TRUE(MemberSetOne(T(0), o_, B(), nullptr).ok());
   EXPECT_EQ(PeekRefcnt(v), 1);
@@ -189,33 +195,64 @@ TEST_P(MemberVariantTest, DescriptorOfAnotherTypeRaisesTypeError) {
   Decref(T(0), u);
 }
 
-// Two deletes of the same Py_T_OBJECT_EX slot can both pass the unlocked
-// NULL check (check-then-act): both report success.
-TEST_P(MemberVariantTest, ConcurrentDeletesBothPassTheUnlockedCheck) {
+// Two deletes of the same Py_T_OBJECT_EX slot, the second one starting just
+// before the first one takes the value out (its critical section, or its
+// exchange): the AttributeError is decided by the value each took out, so
+// exactly one succeeds (gh-146270, PR #148800).
+TEST_P(MemberVariantTest, ConcurrentDeletesExactlyOneSucceeds) {
   Object* v = Value(1);
   ASSERT_TRUE(MemberSetOne(T(1), o_, A(), v).ok());
   const void* slot = o_->slot(0).address();
   const void* mutex = o_->ob_mutex.address();
-  int slot_accesses = 0;
   AttrResult inner;
-  Interleave hook(
-      [&](const Access& a) {
-        if (a.addr == slot) ++slot_accesses;
-        // After the plain NULL check, before the store of NULL (locked: the
-        // CS's CAS; lockfree: the exchange).
-        return (slot_accesses == 1 && a.addr == mutex) || slot_accesses == 2;
-      },
-      [&] { inner = MemberSetOne(T(2), o_, A(), nullptr); });
+  Interleave hook([&](const Access& a) { return a.addr == slot || a.addr == mutex; },
+                  [&] { inner = MemberSetOne(T(2), o_, A(), nullptr); });
   InstallSchedHook(&hook);
   AttrResult outer = MemberSetOne(T(0), o_, A(), nullptr);
   InstallSchedHook(nullptr);
   ASSERT_TRUE(hook.fired());
   EXPECT_TRUE(inner.ok());
-  EXPECT_TRUE(outer.ok()) << "sequentially, the second delete would raise AttributeError";
+  EXPECT_EQ(outer.error, AttrError::kDeleteUnset) << "the second delete found the slot empty";
   EXPECT_EQ(o_->slot(0).Peek(), nullptr);
   SafePoint(T(1));  // thread 2's decref was queued to the owner: merge it
   EXPECT_EQ(PeekRefcnt(v), 1) << "the slot's reference was dropped exactly once";
   Decref(T(1), v);
+}
+
+// mutant_unlocked_delete_check (CPython before gh-146270): both deletes pass
+// the plain NULL check made outside any lock (check-then-act) and both report
+// success. (That read also races with every writer: TSan's DATA_RACE.)
+TEST(MemberMutantTest, UnlockedDeleteCheckLetsTwoDeletesSucceed) {
+  Runtime rt(3);
+  for (int i = 0; i < 3; ++i) ThreadStart(rt.thread(i));
+  TypeSystem sys(rt, *FindVariant("mutant_unlocked_delete_check"));
+  Type* t = sys.NewHeapType(rt.thread(0), "T", {{"a"}});
+  const MemberDef& a = t->members[0];
+  Object* o = NewInstance(rt.thread(0), t);
+  Object* v = NewInstance(rt.thread(1), sys.object_type());
+  ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, v).ok());
+  const void* slot = o->slot(0).address();
+  const void* mutex = o->ob_mutex.address();
+  int slot_accesses = 0;
+  AttrResult inner;
+  Interleave hook(
+      [&](const Access& acc) {
+        if (acc.addr == slot) ++slot_accesses;
+        // After the plain NULL check, before the critical section.
+        return slot_accesses == 1 && acc.addr == mutex;
+      },
+      [&] { inner = MemberSetOne(rt.thread(2), o, a, nullptr); });
+  InstallSchedHook(&hook);
+  AttrResult outer = MemberSetOne(rt.thread(0), o, a, nullptr);
+  InstallSchedHook(nullptr);
+  ASSERT_TRUE(hook.fired());
+  EXPECT_TRUE(inner.ok());
+  EXPECT_TRUE(outer.ok()) << "sequentially, the second delete would raise AttributeError";
+  EXPECT_EQ(o->slot(0).Peek(), nullptr);
+  SafePoint(rt.thread(1));
+  EXPECT_EQ(PeekRefcnt(v), 1) << "no memory error: only the AttributeError is lost";
+  Decref(rt.thread(1), v);
+  for (int i = 0; i < 3; ++i) ThreadExit(rt.thread(i));
 }
 
 // A value owned by another thread whose shared count is 0 cannot be
@@ -276,6 +313,115 @@ TEST(MemberLockfreeTest, XGetRefSpinsOnForeignValueWithZeroShared) {
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r.used_fallback);
   Decref(rt.thread(0), r.value);
+  ThreadExit(rt.thread(0));
+  ThreadExit(rt.thread(1));
+}
+
+// lockfree_slots_fixed: the writer marks the value MAYBE_WEAKREF before the
+// exchange, so the same read as above takes a reference at once through
+// ob_ref_shared, and the owner later frees the value through the merge CAS
+// instead of the no-CAS fast path (the fix's cost).
+TEST(MemberFixedTest, StoredForeignValueIsReadWithoutSpinning) {
+  Runtime rt(2);
+  testing::RecordingObserver obs;
+  rt.observer = &obs;
+  ThreadStart(rt.thread(0));
+  ThreadStart(rt.thread(1));
+  TypeSystem sys(rt, *FindVariant("lockfree_slots_fixed"));
+  Type* t = sys.NewHeapType(rt.thread(0), "T", {{"a"}});
+  const MemberDef& a = t->members[0];
+  Object* o = NewInstance(rt.thread(0), t);
+  Object* v = NewInstance(rt.thread(1), sys.object_type());
+  const uint64_t vid = ObjectId(v);
+  // The flag must be set before the value can be seen in the slot.
+  const void* slot = o->slot(0).address();
+  bool flagged_at_exchange = false;
+  Interleave check([&](const Access& acc) { return acc.addr == slot; },
+                   [&] { flagged_at_exchange = (v->ob_ref_shared.Peek() & kRefMaybeWeakref) != 0; });
+  InstallSchedHook(&check);
+  ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, v).ok());
+  InstallSchedHook(nullptr);
+  ASSERT_TRUE(check.fired());
+  EXPECT_TRUE(flagged_at_exchange) << "published before MAYBE_WEAKREF was set";
+  Decref(rt.thread(1), v);  // the slot's reference is left: local 1
+  EXPECT_EQ(v->ob_ref_local.Peek(), 1u);
+  EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(0, kRefMaybeWeakref));
+  EXPECT_EQ(obs.CountOp(RefOp::kSetMaybeWeakref), 1);
+
+  StepLimit limit(1000);
+  InstallSchedHook(&limit);
+  AttrResult r = MemberGetOne(rt.thread(0), o, a);
+  InstallSchedHook(nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value, v);
+  EXPECT_FALSE(r.used_fallback) << "TryIncRefShared accepts count 0 with MAYBE_WEAKREF";
+  EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(1, kRefMaybeWeakref));
+  Decref(rt.thread(0), r.value);
+
+  // A second store of the same value finds the flag set: no second CAS.
+  Object* w = NewRef(rt.thread(1), v);
+  ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, w).ok());
+  Decref(rt.thread(1), w);
+  EXPECT_EQ(obs.CountOp(RefOp::kSetMaybeWeakref), 1);
+
+  // The owner drops the slot's reference: no fast free, a merge to MERGED.
+  ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, nullptr).ok());
+  EXPECT_EQ(obs.CountOp(RefOp::kMergeZeroLocalFree), 0);
+  EXPECT_EQ(obs.CountOp(RefOp::kMergeZeroLocal), 1);
+  EXPECT_EQ(obs.Deallocs(vid), 1);
+  rt.observer = nullptr;
+  Decref(rt.thread(0), o);
+  ThreadExit(rt.thread(0));
+  ThreadExit(rt.thread(1));
+}
+
+// The PR's reader on the fixed variant against a writer that keeps replacing
+// the value: every value it meets is try-increfable, so it returns.
+TEST(MemberFixedTest, XGetRefReaderTerminatesAgainstAReplacingWriter) {
+  Runtime rt(2);
+  ThreadStart(rt.thread(0));
+  ThreadStart(rt.thread(1));
+  TypeSystem sys(rt, *FindVariant("lockfree_slots_fixed"));
+  Type* t = sys.NewHeapType(rt.thread(0), "T", {{"a"}});
+  const MemberDef& a = t->members[0];
+  Object* o = NewInstance(rt.thread(0), t);
+  Object* first = NewInstance(rt.thread(1), sys.object_type());
+  ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, first).ok());
+  Decref(rt.thread(1), first);
+  // Between the reader's load and its TryIncrefCompare the writer replaces
+  // the value (and frees `first`): the compare fails, the retry must succeed.
+  Object* second = NewInstance(rt.thread(1), sys.object_type());
+  const void* slot = o->slot(0).address();
+  int slot_accesses = 0;
+  Interleave hook(
+      [&](const Access& acc) {
+        if (acc.addr == slot) ++slot_accesses;
+        return slot_accesses == 1 && acc.addr != slot;  // right after the reader's first load
+      },
+      [&] { ASSERT_TRUE(MemberSetOne(rt.thread(1), o, a, second).ok()); });
+  StepLimit limit(1000);
+  struct Both : SchedHook {
+    Interleave* i;
+    StepLimit* l;
+    void OnAccess(const Access& acc) override {
+      l->OnAccess(acc);
+      i->OnAccess(acc);
+    }
+    void WaitUntil(const WaitSpec& spec) override { i->WaitUntil(spec); }
+  } both;
+  both.i = &hook;
+  both.l = &limit;
+  InstallSchedHook(&both);
+  AttrResult r = MemberGetOne(rt.thread(0), o, a);
+  InstallSchedHook(nullptr);
+  ASSERT_TRUE(hook.fired());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value, second);
+  Decref(rt.thread(0), r.value);
+  Decref(rt.thread(1), second);
+  ASSERT_TRUE(MemberSetOne(rt.thread(0), o, a, nullptr).ok());
+  SafePoint(rt.thread(1));
+  Decref(rt.thread(0), o);
   ThreadExit(rt.thread(0));
   ThreadExit(rt.thread(1));
 }

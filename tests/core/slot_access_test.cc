@@ -287,6 +287,64 @@ TEST_F(SlotAccessLockfreeTest, ExchangeStoreIgnoresTheMutex) {
   EXPECT_EQ(o_->slot(0).Peek(), v);
 }
 
+class SlotAccessFixedTest : public SlotAccessTest {
+ protected:
+  SlotAccessFixedTest() : SlotAccessTest("lockfree_slots_fixed") {}
+};
+
+// lockfree_slots_fixed: STORE_ATTR_SLOT (like PyMember_SetOne) marks the
+// value MAYBE_WEAKREF before the exchange, so another thread's
+// LOAD_ATTR_SLOT takes its reference through ob_ref_shared and hits, where
+// the other variants deopt (ForeignValueWithZeroSharedDeoptsToTheFallback).
+TEST_F(SlotAccessFixedTest, StoredValuesAreTryIncrefableSoForeignLoadsHit) {
+  AttrSite store(sys_, AttrSite::Family::kStore, "a");
+  AttrSite load(sys_, AttrSite::Family::kLoad, "a");
+  for (int i = 0; i < 4; ++i) {
+    Object* v = Value(1);
+    AttrResult w = StoreAttr(T(1), store, o_, v);  // consumes v
+    ASSERT_TRUE(w.ok());
+    EXPECT_EQ(w.specialized, i > 0) << "warm-up, then STORE_ATTR_SLOT";
+    EXPECT_EQ(v->ob_ref_local.Peek(), 1u);
+    EXPECT_EQ(v->ob_ref_shared.Peek(), RefShared(0, kRefMaybeWeakref));
+    AttrResult r = LoadAttr(T(0), load, o_);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value, v);
+    EXPECT_FALSE(r.used_fallback);
+    EXPECT_EQ(r.deopts, 0);
+    EXPECT_EQ(r.specialized, i > 0);
+    Decref(T(0), r.value);
+  }
+  EXPECT_EQ(load.opcode(), AttrOpcode::kLoadAttrSlot);
+  EXPECT_EQ(load.counter(), BackoffCounter::Cooldown()) << "no misses";
+}
+
+// The flag is set before the exchange publishes the value, also on the
+// specialized path; None (immortal) is left alone.
+TEST_F(SlotAccessFixedTest, SpecializedStoreFlagsBeforePublishing) {
+  AttrSite store(sys_, AttrSite::Family::kStore, "a");
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(StoreAttr(T(0), store, o_, rt_.none()).ok());
+  ASSERT_EQ(store.opcode(), AttrOpcode::kStoreAttrSlot);
+  EXPECT_EQ(rt_.none()->ob_ref_shared.Peek(), 0) << "immortal: SetMaybeWeakref is a no-op";
+  Object* v = Value(0);
+  const void* slot = o_->slot(0).address();
+  bool flagged = false;
+  int slot_accesses = 0;
+  struct Probe : SchedHook {
+    std::function<void(const Access&)> f;
+    void OnAccess(const Access& a) override { f(a); }
+    void WaitUntil(const WaitSpec&) override {}
+  } probe;
+  probe.f = [&](const Access& a) {
+    if (a.addr == slot && ++slot_accesses == 1) flagged = (v->ob_ref_shared.Peek() & kRefMaybeWeakref) != 0;
+  };
+  InstallSchedHook(&probe);
+  AttrResult r = StoreAttr(T(0), store, o_, v);
+  InstallSchedHook(nullptr);
+  EXPECT_TRUE(r.specialized);
+  EXPECT_EQ(slot_accesses, 1) << "one exchange";
+  EXPECT_TRUE(flagged);
+}
+
 // A site specialized for T0 keeps working after `o.__class__ = T1`: the
 // guard sees T1's version, deopts, and the generic path reads T1's 'a'
 // (the same offset, by the layout rule); another T0 object still hits.
@@ -392,7 +450,8 @@ TEST(SlotAccessMutantTest, HalfMigratedWritersDropTheSameOldValueTwice) {
 // refcount is untouched. TSan checks the accesses.
 class SlotStressTest : public ::testing::TestWithParam<const char*> {};
 
-INSTANTIATE_TEST_SUITE_P(Variants, SlotStressTest, ::testing::Values("locked", "lockfree_slots"));
+INSTANTIATE_TEST_SUITE_P(Variants, SlotStressTest,
+                         ::testing::Values("locked", "lockfree_slots", "lockfree_slots_fixed"));
 
 TEST_P(SlotStressTest, FourWritersTwoReaders) {
   constexpr int kWriters = 4;
@@ -405,7 +464,10 @@ TEST_P(SlotStressTest, FourWritersTwoReaders) {
   constexpr int kWrites = 20000;
   constexpr int kReads = 30000;
 #endif
-  const bool lockfree = std::string(GetParam()) == "lockfree_slots";
+  // The PR's reader needs every value flagged by hand; the fixed variant's
+  // writers flag them themselves (that is the fix); locked gets half.
+  const bool flag_by_hand = std::string(GetParam()) == "lockfree_slots";
+  const bool flag_none = std::string(GetParam()) == "lockfree_slots_fixed";
   Runtime rt(kThreads);
   // Stale readers load ob_tid of values freed concurrently; CPython treats
   // that race with mimalloc's plain free-list store as benign (heap.h).
@@ -436,7 +498,7 @@ TEST_P(SlotStressTest, FourWritersTwoReaders) {
         // The PR's readers spin on a foreign value whose shared count is 0
         // (see member_test): give every value MAYBE_WEAKREF there; with the
         // locked variant only half, so both reader fallbacks run.
-        if (lockfree || (i & 1) != 0) SetMaybeWeakref(ts, v);
+        if (!flag_none && (flag_by_hand || (i & 1) != 0)) SetMaybeWeakref(ts, v);
         int s = (i + w) % 3;
         if ((i % 4) != 3) {
           AttrResult r = StoreAttr(ts, sites[s], o, v);  // consumes v

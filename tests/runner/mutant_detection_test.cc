@@ -1,0 +1,175 @@
+// mutant_detection_test.cc - every mutant of the variant registry
+// (core/variant.h) is found by a hand-written program of the seed corpus,
+// deterministically, and the same program is clean on `locked`.
+//
+// Each program is a seed's text twin (corpus/text/<target>/seeds/X.txt,
+// parsed with program::ParseText through LoadProgramFile); its comment
+// explains the interleaving. The schedules preempt threads in the middle of
+// an operation by counting core accesses, so a change to the core that adds
+// or removes an access on those paths may move them: re-derive the byte
+// with `ftf repro X.txt --variant=V` and the trace.
+//
+// What finds each mutant depends on the build (Variant::expected_finding /
+// expected_finding_tsan):
+//   * the ledger or the executor, in every build, for the mutants whose
+//     accesses are all atomic (RESURRECTION, DEADLOCK, WRONG_VALUE);
+//   * without TSan (gcc, asan), the ledger sees the consequence of the racy
+//     mutants (USE_AFTER_FREE, WRONG_VALUE); under TSan the race is reported
+//     first, and TSan stops the process, so those runs happen in a child
+//     process (a death test) that must exit with TSan's status 66;
+//   * mutant_class_swap_no_stw has no consequence the ledger can see (the
+//     layout rule keeps cached offsets valid, heap types' refcounts are
+//     deferred), nor has mutant_unlocked_delete_check (two deletes that both
+//     succeed lose an AttributeError, not memory): TSan-only death tests.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <set>
+#include <string>
+
+#include "core/variant.h"
+#include "runner/runner.h"
+#include "runner_test_util.h"
+
+// LeakSanitizer (asan preset): a run that ends in a finding skips the
+// world's tear-down, and the next World::Build replaces the globals and
+// builtins Dict objects without freeing them (src/runner/world.cc). A fuzz
+// target aborts on the first finding so it never sees that; these tests
+// collect many findings in one process. Only allocations made under
+// World::Build are exempt.
+extern "C" const char* __lsan_default_suppressions() { return "leak:ftf::runner::World::Build\n"; }
+
+namespace ftf::runner {
+namespace {
+
+using testing::kUnderTsan;
+using testing::LoadCorpusProgram;
+using testing::Replay;
+
+struct MutantCase {
+  const char* mutant;
+  const char* seed;  // relative to corpus/
+  // What the Runner reports without TSan; nullptr: nothing (TSan only).
+  const char* ledger_kind;
+  // Under TSan, a data race is reported before the ledger's finding.
+  bool race_first_under_tsan;
+};
+
+void PrintTo(const MutantCase& c, std::ostream* os) { *os << c.mutant; }
+
+const MutantCase kCases[] = {
+    {"mutant_half_migrated", "text/slots_fuzzer/seeds/member_set_inside_exchange_window.txt", "USE_AFTER_FREE", true},
+    {"mutant_cs_fallback_incref", "text/slots_fuzzer/seeds/fallback_reload_vs_exchange.txt", "RESURRECTION", false},
+    {"mutant_plain_store", "text/slots_fuzzer/seeds/two_specialized_stores_one_slot.txt", "USE_AFTER_FREE", true},
+    {"mutant_unlocked_delete_check", "text/slots_fuzzer/seeds/delete_check_vs_member_set.txt", nullptr, true},
+    {"mutant_class_swap_no_stw", "text/slots_fuzzer/seeds/class_swap_between_guard_and_load.txt", nullptr, true},
+    {"mutant_trybegin_keeps_first_lock", "text/globals_fuzzer/seeds/trybegin_while_builtins_locked.txt", "DEADLOCK",
+     false},
+    {"mutant_no_keys_version_guard", "text/globals_fuzzer/seeds/specialized_load_after_entry_reuse.txt", "WRONG_VALUE",
+     false},
+    {"mutant_unlocked_specializer", "text/globals_fuzzer/seeds/specializer_vs_popitem_reuse.txt", "WRONG_VALUE", true},
+};
+
+std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
+
+class MutantDetectionTest : public ::testing::TestWithParam<MutantCase> {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<program::Program> p = LoadCorpusProgram(GetParam().seed);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    program_ = *p;
+  }
+  const program::Program& Load() const { return program_; }
+
+ private:
+  program::Program program_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Registry, MutantDetectionTest, ::testing::ValuesIn(kCases), CaseName);
+
+// The ledger (or the executor) reports the mutant's kind, three times at the
+// same step on the same thread with the same trace.
+TEST_P(MutantDetectionTest, RunnerReportsTheExpectedKindDeterministically) {
+  const MutantCase& c = GetParam();
+  if (c.ledger_kind == nullptr) GTEST_SKIP() << "no ledger-visible consequence: TSan only (see the death test)";
+  if (kUnderTsan && c.race_first_under_tsan) GTEST_SKIP() << "TSan reports the race first: see the death test";
+  const program::Program& p = Load();
+  Runner runner;
+  Replay first = testing::Run(runner, p, c.mutant);
+  EXPECT_EQ(first.kind, c.ledger_kind) << "at " << first.location;
+  EXPECT_GT(first.step, 0u);
+  for (int i = 0; i < 2; ++i) {
+    Replay again = testing::Run(runner, p, c.mutant);
+    EXPECT_EQ(again.kind, first.kind);
+    EXPECT_EQ(again.step, first.step);
+    EXPECT_EQ(again.thread, first.thread);
+    EXPECT_EQ(again.location, first.location);
+    EXPECT_EQ(again.trace_hash, first.trace_hash);
+  }
+}
+
+// The same program on CPython as it is: nothing to report (under TSan this
+// also means no data race: a report would fail the test binary).
+TEST_P(MutantDetectionTest, SameProgramIsCleanOnLocked) {
+  const program::Program& p = Load();
+  Runner runner;
+  Replay r = testing::Run(runner, p, "locked");
+  EXPECT_EQ(r.kind, "clean") << r.location;
+  EXPECT_GT(r.steps, 0u);
+}
+
+// variant.cc's expected findings are the kinds these programs produce.
+TEST_P(MutantDetectionTest, RegistryNamesTheKindTheProgramProduces) {
+  const MutantCase& c = GetParam();
+  const core::Variant* v = core::FindVariant(c.mutant);
+  ASSERT_NE(v, nullptr);
+  EXPECT_TRUE(v->is_mutant);
+  const std::string without_tsan = c.ledger_kind != nullptr ? c.ledger_kind : "DATA_RACE";
+  EXPECT_EQ(core::ExpectedFinding(*v, false), without_tsan);
+  EXPECT_EQ(core::ExpectedFinding(*v, true), c.race_first_under_tsan ? "DATA_RACE" : without_tsan);
+}
+
+#if defined(FTF_TSAN)
+// Runs the program in this (child) process and exits: 0 if it ran clean,
+// 3 if the ledger reported something. TSan's halt_on_error exits 66 first
+// if it sees a race.
+[[noreturn]] void RunInChild(const program::Program& p, const char* variant) {
+  Runner runner;
+  Replay r = testing::Run(runner, p, variant);
+  std::_Exit(r.kind == "clean" ? 0 : 3);
+}
+#endif
+
+// Under TSan the racy mutants are found as DATA_RACE. TSan stops the
+// process at the report, so the run is a death test (a child process that
+// re-executes this binary with TSAN_OPTIONS set, as sched/tsan_fiber_test).
+TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRace) {
+#if !defined(FTF_TSAN)
+  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
+#else
+  const MutantCase& c = GetParam();
+  if (!c.race_first_under_tsan) GTEST_SKIP() << "all accesses of this mutant's bug are atomic";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("TSAN_OPTIONS", "halt_on_error=1:report_signal_unsafe=0", 1);
+  const program::Program& p = Load();
+  EXPECT_EXIT(RunInChild(p, c.mutant), ::testing::ExitedWithCode(66), "ThreadSanitizer: data race");
+  // The control: the same program on `locked` exits cleanly in a child too.
+  EXPECT_EXIT(RunInChild(p, "locked"), ::testing::ExitedWithCode(0), "");
+#endif
+}
+
+// Every mutant of the registry has a detection case here.
+TEST(MutantRegistryTest, EveryMutantHasADetectionProgram) {
+  std::set<std::string> covered;
+  for (const MutantCase& c : kCases) covered.insert(c.mutant);
+  for (const core::Variant& v : core::AllVariants()) {
+    if (!v.is_mutant) continue;
+    EXPECT_TRUE(covered.count(v.name)) << v.name << " has no program in mutant_detection_test.cc";
+    EXPECT_FALSE(v.expected_finding.empty()) << v.name;
+  }
+  EXPECT_EQ(covered.size(), sizeof(kCases) / sizeof(kCases[0]));
+}
+
+}  // namespace
+}  // namespace ftf::runner
