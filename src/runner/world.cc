@@ -41,6 +41,11 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   // are the ledger's job (USE_AFTER_FREE, RESURRECTION).
   rt_.plain_free_list_link = false;
   rt_.Reset();
+  // A run that ended in a finding was abandoned before tear-down: its dicts'
+  // modelled memory went with Reset; only the model structs remain.
+  if (globals_ != nullptr) core::DictDiscard(globals_);
+  if (builtins_ != nullptr) core::DictDiscard(builtins_);
+  globals_ = builtins_ = nullptr;
   ledger_.Reset();
   types_.Reset();
   dict_state_.Reset();

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <atomic>
 #include <functional>
 #include <thread>
@@ -220,12 +222,29 @@ TEST(ClassAssignThreadsTest, SwapsWithTheWorldStoppedRaceWithSpecializedAccess) 
       for (int i = 0; i < kIters; ++i) {
         Object* v = NewInstance(ts, sys.object_type());
         SetMaybeWeakref(ts, v);
-        if (!StoreAttr(ts, store, o, v).ok()) errors.fetch_add(1);
+        // NOTE: the generic path looks the descriptor up on Py_TYPE(obj) and
+        // type-checks obj against it later (descr_check); the lookup can block
+        // on TYPE_LOCK, so a compatible __class__ swap can land in between and
+        // CPython raises "descriptor 'a' for 'T0' objects doesn't apply to a
+        // 'T1' object". That TypeError is CPython's behaviour (cpython-core.md
+        // 5.5), not a model error; anything else is.
+        AttrResult st = StoreAttr(ts, store, o, v);
+        if (!st.ok() && !IsTypeError(st.error)) {
+          errors.fetch_add(1);
+          std::fprintf(stderr, "store of a failed: %s\n", AttrErrorMessage(st).c_str());
+        }
         AttrResult r = (i % 5 == 4) ? GenericGetAttr(ts, o, "a") : LoadAttr(ts, load, o);
-        if (!r.ok()) errors.fetch_add(1);
+        if (!r.ok() && !IsTypeError(r.error)) {
+          errors.fetch_add(1);
+          std::fprintf(stderr, "load of a failed (%s, generic=%d): %s\n", AttrErrorName(r.error), i % 5 == 4,
+                       AttrErrorMessage(r).c_str());
+        }
         if (r.value != nullptr) Decref(ts, r.value);
         AttrResult rb = LoadAttr(ts, load_b, o);
-        if (rb.ok() || rb.error != AttrError::kNoAttribute) errors.fetch_add(1);  // b is never set
+        if (rb.ok() || (rb.error != AttrError::kNoAttribute && !IsTypeError(rb.error))) {  // b is never set
+          errors.fetch_add(1);
+          std::fprintf(stderr, "load of b: %s\n", rb.ok() ? "succeeded" : AttrErrorMessage(rb).c_str());
+        }
         SafePoint(ts);
       }
       finished.fetch_add(1);
@@ -238,7 +257,10 @@ TEST(ClassAssignThreadsTest, SwapsWithTheWorldStoppedRaceWithSpecializedAccess) 
   int stopped = 0;
   while (finished.load() < kWorkers || swaps % 2 != 0) {
     SetClassResult r = SetClass(main, o, swaps % 2 == 0 ? t1 : t0);
-    if (!r.ok()) errors.fetch_add(1);
+    if (!r.ok()) {
+      errors.fetch_add(1);
+      std::fprintf(stderr, "swap failed: %s\n", SetClassStatusName(r.status));
+    }
     if (r.stopped_world) ++stopped;
     ++swaps;
     SafePoint(main);

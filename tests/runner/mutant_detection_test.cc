@@ -32,13 +32,6 @@
 #include "runner/runner.h"
 #include "runner_test_util.h"
 
-// LeakSanitizer (asan preset): a run that ends in a finding skips the
-// world's tear-down, and the next World::Build replaces the globals and
-// builtins Dict objects without freeing them (src/runner/world.cc). A fuzz
-// target aborts on the first finding so it never sees that; these tests
-// collect many findings in one process. Only allocations made under
-// World::Build are exempt.
-extern "C" const char* __lsan_default_suppressions() { return "leak:ftf::runner::World::Build\n"; }
 
 namespace ftf::runner {
 namespace {
