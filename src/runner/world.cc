@@ -29,7 +29,11 @@ World::World(sched::FiberExecutor& exec) : exec_(exec), rt_(program::kMaxThreads
   ledger_.Install();
 }
 
-World::~World() = default;
+World::~World() {
+  // A last run abandoned at a finding left its dict structs behind.
+  if (globals_ != nullptr) core::DictDiscard(globals_);
+  if (builtins_ != nullptr) core::DictDiscard(builtins_);
+}
 
 void World::Build(const program::Program& p, const core::Variant& variant, bool record) {
   prog_ = &p;
