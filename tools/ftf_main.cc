@@ -6,7 +6,10 @@
 
 #include "core/variant.h"
 #include "program/cli.h"
+#include "tools/export_python.h"
+#include "tools/minimize.h"
 #include "tools/repro.h"
+#include "tools/trace_html.h"
 
 namespace {
 
@@ -17,6 +20,12 @@ int Usage(FILE* out) {
                "  encode FILE.txt -o OUT   write the bytes of a text program\n"
                "  repro FILE [--variant=V] [--runs=N]\n"
                "                           replay an input and print the finding report\n"
+               "  minimize FILE [-o OUT] [--variant=V]\n"
+               "                           shrink an input that produces a finding\n"
+               "  trace FILE --html OUT.html [--variant=V]\n"
+               "                           write the interleaving as an HTML page\n"
+               "  export FILE --python -o OUT.py\n"
+               "                           write the program as a Python script\n"
                "  variants                 list the core variants\n");
   return out == stderr ? 2 : 0;
 }
@@ -39,6 +48,9 @@ int main(int argc, char** argv) {
   if (cmd == "encode") return ftf::program::EncodeCommand(argc - 1, argv + 1);
   if (cmd == "variants") return Variants();
   if (cmd == "repro") return ftf::tools::ReproCommand(argc - 1, argv + 1);
+  if (cmd == "minimize") return ftf::tools::MinimizeCommand(argc - 1, argv + 1);
+  if (cmd == "trace") return ftf::tools::TraceCommand(argc - 1, argv + 1);
+  if (cmd == "export") return ftf::tools::ExportCommand(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") return Usage(stdout);
   std::fprintf(stderr, "ftf: unknown command '%s'\n", cmd.c_str());
   return Usage(stderr);
