@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# find_mutant.sh - one bounded libFuzzer run of a real fuzz target, as a test.
+#
+#   find_mutant.sh FUZZER FTF SOURCE_DIR TARGET VARIANT SANITIZER MODE RUNS
+#
+# MODE seeds:   fuzz from corpus/TARGET/seeds as it is;
+# MODE derived: fuzz from the seeds minus every seed that already produces a
+#               finding on VARIANT, so the fuzzer itself has to build the
+#               interleaving from programs that are clean;
+# MODE clean:   a bounded campaign that must end with no finding (locked and
+#               the fixed variants).
+# For a mutant the run must stop with the kind `ftf variants` expects for this
+# sanitizer (EXPECTS without TSan, UNDER TSAN with it), the crash file must
+# exist, and replaying it must give the same SUMMARY line. libFuzzer's -seed
+# is fixed and schedules run on fibers, so the run is the same every time.
+# Exit 0 pass, 1 fail, 125 skipped (a TSan-only finding in a build without TSan).
+set -uo pipefail
+
+[ $# -eq 8 ] || { echo "usage: $0 FUZZER FTF SOURCE_DIR TARGET VARIANT SANITIZER MODE RUNS" >&2; exit 1; }
+fuzzer="$1" ftf="$2" src="$3" target="$4" variant="$5" san="$6" mode="$7" runs="$8"
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+expected=clean
+if [ "$mode" != clean ]; then
+  row="$("$ftf" variants | awk -v v="$variant" '$1 == v')"
+  [ -n "$row" ] || fail "ftf variants does not list '$variant'"
+  if [ "$san" = tsan ]; then expected="$(awk '{print $3}' <<<"$row")"; else expected="$(awk '{print $2}' <<<"$row")"; fi
+  if [ "$san" != tsan ] && [ "$expected" = DATA_RACE ]; then
+    echo "SKIP: $variant is found only by ThreadSanitizer (DATA_RACE); nothing else can see it under $san"
+    exit 125
+  fi
+fi
+
+work="$(mktemp -d)"
+[ -n "${FTF_KEEP_WORK:-}" ] && echo "work: $work" || trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus" "$work/crash"
+removed=0
+for f in "$src/corpus/$target/seeds"/*; do
+  if [ "$mode" = derived ] && ! "$fuzzer" --variant="$variant" "$f" >/dev/null 2>&1; then
+    removed=$((removed + 1))
+    continue
+  fi
+  cp "$f" "$work/corpus/"
+done
+kept="$(ls "$work/corpus" | wc -l)"
+[ "$kept" -gt 0 ] || fail "no seed left in corpus/$target/seeds for mode $mode"
+echo "corpus: $kept seeds ($removed removed: they find $variant directly)"
+
+dict=""
+[ -f "$src/fuzzers/$target.dict" ] && dict="-dict=$src/fuzzers/$target.dict"
+"$fuzzer" --variant="$variant" -seed=1 -runs="$runs" -max_total_time=400 -timeout=25 \
+  -artifact_prefix="$work/crash/" -print_final_stats=1 $dict "$work/corpus" >"$work/log" 2>&1
+rc=$?
+summary="$(grep -E '^SUMMARY: ftfuzz: ' "$work/log" | tail -n 1)"
+execs="$(grep -oE '^#[0-9]+' "$work/log" | tail -n 1)"
+
+if [ "$mode" = clean ]; then
+  if [ "$rc" -ne 0 ]; then
+    tail -n 80 "$work/log"
+    fail "$variant under $san: expected a clean run of $runs executions, got exit $rc: ${summary:-no ftfuzz SUMMARY}"
+  fi
+  echo "PASS: $variant clean under $san for $(grep -E 'stat::number_of_executed_units' "$work/log" | awk '{print $2}') executions"
+  exit 0
+fi
+
+if [ "$rc" -eq 0 ]; then
+  tail -n 20 "$work/log"
+  fail "$variant under $san: no finding in $runs executions (expected $expected)"
+fi
+kind="$(awk '{print $3}' <<<"$summary")"
+if [ "$kind" != "$expected" ]; then
+  tail -n 80 "$work/log"
+  fail "$variant under $san: found '${kind:-nothing}' (${summary:-no ftfuzz SUMMARY}), expected $expected"
+fi
+crash="$(ls "$work/crash"/* 2>/dev/null | head -n 1)"
+[ -n "$crash" ] || fail "libFuzzer wrote no crash file"
+"$fuzzer" --variant="$variant" "$crash" >"$work/replay" 2>&1
+again="$(grep -E '^SUMMARY: ftfuzz: ' "$work/replay" | tail -n 1)"
+[ "$again" = "$summary" ] || fail "the crash file does not reproduce: first '$summary', replay '${again:-no finding}'"
+echo "PASS: $variant under $san ($mode): $summary after ${execs:-#?} executions; the crash file reproduces it"
+exit 0
