@@ -1,0 +1,96 @@
+// regressions_test.cc - every input under corpus/<target>/regressions/ still
+// produces the outcome its text twin records.
+//
+// A regression's twin (corpus/text/<target>/regressions/<name>.txt) carries
+// one line per variant it was checked on:
+//   # expect: VARIANT KIND          (a FindingKind name, or `clean`)
+//   # expect-tsan: VARIANT KIND     (under the tsan preset, when different)
+// The binary file is the one replayed (the twin is the readable form;
+// seed_corpus_test checks the two agree). A twin without any expect line
+// fails: a regression nobody can check is not a regression.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "program/io.h"
+#include "runner_test_util.h"
+
+namespace ftf::runner {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CorpusFiles;
+using testing::kUnderTsan;
+
+struct Expectation {
+  std::string variant;
+  std::string kind;
+};
+
+// The expectations that apply to this build: `expect-tsan` overrides
+// `expect` for the same variant under TSan.
+std::vector<Expectation> ParseExpectations(const std::string& text) {
+  std::map<std::string, std::string> plain, tsan;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string hash, tag, variant, kind;
+    if (!(words >> hash >> tag >> variant >> kind) || hash != "#") continue;
+    if (tag == "expect:") plain[variant] = kind;
+    if (tag == "expect-tsan:") tsan[variant] = kind;
+  }
+  std::vector<Expectation> out;
+  for (const auto& [variant, kind] : plain) {
+    auto t = tsan.find(variant);
+    out.push_back({variant, kUnderTsan && t != tsan.end() ? t->second : kind});
+  }
+  for (const auto& [variant, kind] : tsan)
+    if (!plain.count(variant) && kUnderTsan) out.push_back({variant, kind});
+  return out;
+}
+
+TEST(Regressions, EveryRegressionStillProducesItsRecordedOutcome) {
+  int checked = 0;
+  for (const fs::path& twin : CorpusFiles("text")) {
+    const std::string rel = fs::relative(twin, testing::SourceDir() / "corpus" / "text").string();
+    if (rel.find("/regressions/") == std::string::npos) continue;
+    SCOPED_TRACE(rel);
+    absl::StatusOr<std::string> text = program::ReadFileBytes(twin.string());
+    ASSERT_TRUE(text.ok()) << text.status().message();
+    const std::vector<Expectation> expected = ParseExpectations(*text);
+    EXPECT_FALSE(expected.empty()) << "no `# expect: VARIANT KIND` line in " << rel;
+    const fs::path binary = testing::SourceDir() / "corpus" / rel.substr(0, rel.size() - 4);
+    absl::StatusOr<program::Program> p = program::LoadProgramFile(binary.string());
+    ASSERT_TRUE(p.ok()) << binary << ": " << p.status().message();
+    for (const Expectation& e : expected) {
+      // DATA_RACE is TSan's finding: the Runner never returns it; a run under
+      // TSan that races stops the process, so those are the fuzzing tests' job.
+      if (e.kind == "DATA_RACE") continue;
+      ASSERT_NE(core::FindVariant(e.variant), nullptr) << "unknown variant " << e.variant;
+      Runner runner;
+      testing::Replay r = testing::Run(runner, *p, e.variant);
+      EXPECT_EQ(r.kind, e.kind) << rel << " on " << e.variant << " (at " << r.location << ")";
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 3) << "regressions found under " << testing::SourceDir() / "corpus";
+}
+
+TEST(Regressions, ExpectLinesParse) {
+  const std::vector<Expectation> e =
+      ParseExpectations("ftfuzz program v1\n# expect: a USE_AFTER_FREE\n# expect-tsan: a DATA_RACE\n# expect: b clean\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].variant, "a");
+  EXPECT_EQ(e[0].kind, kUnderTsan ? "DATA_RACE" : "USE_AFTER_FREE");
+  EXPECT_EQ(e[1].variant, "b");
+  EXPECT_EQ(e[1].kind, "clean");
+}
+
+}  // namespace
+}  // namespace ftf::runner
