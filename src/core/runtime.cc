@@ -2,6 +2,8 @@
 
 #include "core/runtime.h"
 
+#include "core/parking_lot.h"
+
 #include <cstdlib>
 #include <new>
 
@@ -22,6 +24,14 @@ void ReinitStaticHeader(Object* o) {
 }  // namespace
 
 Runtime::Runtime(int num_threads) {
+  // Create the process-wide parking lot now, on the thread that builds the
+  // runtime. Created lazily by the first logical thread to park, its
+  // function-local static's guard would be a happens-before edge (TSan models
+  // __cxa_guard_acquire/release as acquire/release) from that thread to every
+  // thread parking after it, in the first run of the process only: a race on
+  // that path would be hidden in a fresh process and found in a long-running
+  // fuzzer, so its crash file would not reproduce.
+  GlobalParkingLot();
   threads_.reserve(static_cast<size_t>(num_threads));
   heaps_.reserve(static_cast<size_t>(num_threads));
   for (int i = 0; i < num_threads; ++i) {
