@@ -168,7 +168,11 @@ struct DictLookupResult {
   Object* value = nullptr;  // new reference, or nullptr if the key is absent
   bool fell_back = false;   // the lock-free attempt failed: the locked path answered
 };
-DictLookupResult DictLookupThreadsafe(ThreadState& ts, Dict* d, Object* key);
+// recheck_key (Variant::recheck_after_value_load, locked_popitem_fixed): after
+// the lock-free value load, re-read the entry's key and fall back to the lock
+// if it is no longer `key` (popitem + insert reuse entries of a live keys
+// object; findings/20261122-load-global-module-popitem-entry-reuse.md).
+DictLookupResult DictLookupThreadsafe(ThreadState& ts, Dict* d, Object* key, bool recheck_key = false);
 
 // --- keys versions and the SHARED bit -----------------------------------
 

@@ -36,7 +36,7 @@ intptr_t DictLookupLockHeld(ThreadState& ts, Dict* d, const Object* key, uint64_
   return ix;
 }
 
-DictLookupResult DictLookupThreadsafe(ThreadState& ts, Dict* d, Object* key) {
+DictLookupResult DictLookupThreadsafe(ThreadState& ts, Dict* d, Object* key, bool recheck_key) {
   uint64_t hash = d->state->HashOf(key);
   DictLookupResult r;
   DictEnsureSharedOnRead(ts, d);
@@ -50,7 +50,7 @@ DictLookupResult DictLookupThreadsafe(ThreadState& ts, Dict* d, Object* key) {
     }
     Object* value = TryXGetRef(ts, dk->entries()[ix].me_value);
     if (value != nullptr) {
-      if (dk == d->ma_keys.LoadSeqCst()) {
+      if (dk == d->ma_keys.LoadSeqCst() && (!recheck_key || dk->entries()[ix].me_key.LoadAcquire() == key)) {
         r.ix = ix;
         r.value = value;
         return r;

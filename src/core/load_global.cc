@@ -14,15 +14,28 @@ namespace {
 // The common tail of _LOAD_GLOBAL_MODULE and _LOAD_GLOBAL_BUILTINS, after the
 // version guard: relaxed load of the entry's value, deopt on NULL, then
 // _Py_TryIncrefCompare against the same entry (deopt if it fails).
-bool LoadEntryValue(ThreadState& ts, DictKeys* keys, uint16_t index, Object** out, DeoptReason* why) {
+//
+// With Variant::recheck_after_value_load (locked_popitem_fixed) the value is
+// loaded with acquire and the keys' version is read again afterwards: a
+// popitem + insert that reused the entry between the guard and the load
+// reset dk_version before publishing the new value, so a reader that got the
+// new value sees a version other than its cached one and deopts
+// (findings/20261122-load-global-module-popitem-entry-reuse.md).
+bool LoadEntryValue(ThreadState& ts, DictKeys* keys, uint16_t index, uint32_t version, bool recheck, Object** out,
+                    DeoptReason* why, DeoptReason version_reason) {
   const Cell<Object*>& slot = keys->entries()[index].me_value;
-  Object* v = slot.LoadRelaxed();
+  Object* v = recheck ? slot.LoadAcquire() : slot.LoadRelaxed();
   if (v == nullptr) {
     *why = DeoptReason::kNullValue;
     return false;
   }
   if (!TryIncrefCompare(ts, slot, v)) {
     *why = DeoptReason::kIncrefFailed;
+    return false;
+  }
+  if (recheck && keys->dk_version.LoadRelaxed() != version) {
+    Decref(ts, v);
+    *why = version_reason;
     return false;
   }
   *out = v;
@@ -65,9 +78,10 @@ const char* DeoptReasonName(DeoptReason r) {
 // _PyDict_LoadGlobal: namespace 1, then namespace 2.
 Object* LoadGlobalGeneric(ThreadState& ts, const GlobalsEnv& env, Object* name, bool* from_builtins) {
   if (from_builtins != nullptr) *from_builtins = false;
-  DictLookupResult g = DictLookupThreadsafe(ts, env.globals, name);
+  const bool recheck = env.v().recheck_after_value_load;
+  DictLookupResult g = DictLookupThreadsafe(ts, env.globals, name, recheck);
   if (g.ix != kDkixEmpty && g.value != nullptr) return g.value;
-  DictLookupResult b = DictLookupThreadsafe(ts, env.builtins, name);
+  DictLookupResult b = DictLookupThreadsafe(ts, env.builtins, name, recheck);
   if (b.value != nullptr && from_builtins != nullptr) *from_builtins = true;
   return b.value;
 }
@@ -80,7 +94,8 @@ bool LoadGlobalModuleBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlob
     *why = DeoptReason::kGlobalsVersion;
     return false;
   }
-  return LoadEntryValue(ts, keys, site.index, out, why);
+  return LoadEntryValue(ts, keys, site.index, site.module_keys_version, env.v().recheck_after_value_load, out, why,
+                        DeoptReason::kGlobalsVersion);
 }
 
 // _GUARD_GLOBALS_VERSION + _LOAD_GLOBAL_BUILTINS.
@@ -97,7 +112,8 @@ bool LoadGlobalBuiltinBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlo
     *why = DeoptReason::kBuiltinsVersion;
     return false;
   }
-  return LoadEntryValue(ts, bkeys, site.index, out, why);
+  return LoadEntryValue(ts, bkeys, site.index, site.builtin_keys_version, env.v().recheck_after_value_load, out, why,
+                        DeoptReason::kBuiltinsVersion);
 }
 
 LoadGlobalResult LoadGlobal(ThreadState& ts, const GlobalsEnv& env, LoadGlobalSite& site) {

@@ -53,6 +53,15 @@ std::vector<Variant> MakeVariants() {
   // --- mutants: each must produce its expected finding -------------------
   {
     Variant x;
+    x.name = "locked_popitem_fixed";
+    x.description =
+        "locked + lock-free global reads re-check after the value load (dk_version in LOAD_GLOBAL_MODULE/BUILTIN, "
+        "the entry's key in the generic lookup): popitem + insert cannot hand them another name's value";
+    x.recheck_after_value_load = true;
+    add(x);
+  }
+  {
+    Variant x;
     x.name = "mutant_half_migrated";
     x.description = "bytecode store uses the exchange, PyMember_SetOne keeps the CS with a plain read of the old value";
     // Both writers drop the same old value: the second decref hits the block

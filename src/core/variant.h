@@ -85,6 +85,11 @@ struct Variant {
   bool trybegin_keeps_first_lock = false;
   ContendedSpecializeCounter contended_counter = ContendedSpecializeCounter::kBackoff;
   bool keys_version_guard = true;
+  // The lock-free global reads check again after loading the value: the
+  // specialized LOAD_GLOBAL_MODULE/BUILTIN re-read dk_version, the generic
+  // lookup re-reads the entry's key (locked_popitem_fixed; see
+  // findings/20261122-load-global-module-popitem-entry-reuse.md).
+  bool recheck_after_value_load = false;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without
