@@ -3,6 +3,7 @@
 #include "audit/holders.h"
 
 #include "absl/strings/str_format.h"
+#include "audit/audit_scope.h"
 #include "core/dict.h"
 #include "core/dict_keys.h"
 #include "core/object.h"
@@ -52,6 +53,27 @@ void ForEachDictHolder(const core::Dict* d, std::string_view dict_name, bool inc
              text != nullptr ? std::string_view(*text) : std::string_view("?")};
     visit(h, value);
   }
+}
+
+}  // namespace ftf::audit
+
+namespace ftf::audit {
+
+size_t HolderSource::CountHolding(const core::Object* o) const {
+  size_t n = 0;
+  ForEachHolder([&](const Holder&, const core::Object* v) { n += v == o ? 1 : 0; });
+  return n;
+}
+
+FTF_AUDIT_HOT size_t CountDictHolding(const core::Dict* d, bool include_dict_object, const core::Object* o) {
+  if (d == nullptr) return 0;
+  size_t n = include_dict_object && d->ob == o ? 1 : 0;
+  const core::DictKeys* keys = core::DictPeekKeys(d);
+  if (keys == nullptr) return n;
+  const intptr_t entries = keys->dk_nentries.Peek();
+  const core::DictUnicodeEntry* ep = keys->entries();
+  for (intptr_t i = 0; i < entries; ++i) n += ep[i].me_value.Peek() == o ? 1 : 0;
+  return n;
 }
 
 }  // namespace ftf::audit

@@ -37,6 +37,7 @@
 #ifndef FTF_AUDIT_HOLDERS_H_
 #define FTF_AUDIT_HOLDERS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -80,6 +81,12 @@ class HolderSource {
   // Visits every reference of kind (c) (see the banner). `visit` may be
   // called with o == nullptr; such calls are ignored.
   virtual void ForEachHolder(const HolderVisitor& visit) const = 0;
+  // How many of those references point to `o` (o != nullptr): exactly the
+  // number of ForEachHolder visits with that object. The ledger asks this at
+  // every dealloc and builds the full holder list only when it is not 0, so
+  // implementations should override it with a loop that allocates nothing
+  // (the default goes through ForEachHolder).
+  virtual size_t CountHolding(const core::Object* o) const;
 };
 
 // For HolderSource implementations: visits the value of every live entry of
@@ -87,6 +94,9 @@ class HolderSource {
 // and, if `include_dict_object`, d->ob as a kDict holder labelled `dict_name`.
 void ForEachDictHolder(const core::Dict* d, std::string_view dict_name, bool include_dict_object,
                        const HolderVisitor& visit);
+// The number of ForEachDictHolder visits of `d` with object `o`, without
+// building holders (no key-text lookups, no allocation).
+size_t CountDictHolding(const core::Dict* d, bool include_dict_object, const core::Object* o);
 
 }  // namespace ftf::audit
 

@@ -36,7 +36,14 @@ void RefLedger::Uninstall() {
 
 void RefLedger::Reset() {
   AuditScope scope(mu_);
-  lives_.clear();
+  // Entries of the last run are invalidated in place: their event vectors
+  // keep their capacity, so the next run's history allocates far less.
+  for (size_t i = 0; i < lives_used_ && i < lives_.size(); ++i) {
+    lives_[i].id = 0;
+    lives_[i].events.clear();
+  }
+  lives_used_ = 0;
+  scan_objects_.clear();
   events_.clear();
   free_blocks_.clear();
   raw_live_.clear();
@@ -51,12 +58,12 @@ void RefLedger::Reset() {
   finding_.reset();
 }
 
-ObjectLife* RefLedger::Find(uint64_t id) {
+FTF_AUDIT_HOT ObjectLife* RefLedger::Find(uint64_t id) {
   if (id == 0 || id >= lives_.size() || lives_[id].id != id) return nullptr;
   return &lives_[id];
 }
 
-const ObjectLife* RefLedger::Find(uint64_t id) const {
+FTF_AUDIT_HOT const ObjectLife* RefLedger::Find(uint64_t id) const {
   if (id == 0 || id >= lives_.size() || lives_[id].id != id) return nullptr;
   return &lives_[id];
 }
@@ -73,7 +80,7 @@ bool RefLedger::Exempt(const Object* o) {
          (o->ob_gc_bits.Peek() & core::kGcBitsDeferred) != 0;
 }
 
-LedgerEvent& RefLedger::Record(int thread, uint64_t object, LedgerEventKind kind) {
+FTF_AUDIT_HOT LedgerEvent& RefLedger::Record(int thread, uint64_t object, LedgerEventKind kind) {
   LedgerEvent e;
   e.seq = ++seq_;
   e.step = internal::CurrentStep();
@@ -119,7 +126,7 @@ void RefLedger::Fail(Finding f) {
   if (options_.throw_on_finding && std::uncaught_exceptions() == 0) throw FindingException(std::move(f));
 }
 
-void RefLedger::BeginOp(int thread, int op_index, uint8_t opcode) {
+FTF_AUDIT_UNSEEN void RefLedger::BeginOp(int thread, int op_index, uint8_t opcode) {
   AuditScope scope(mu_);
   if (thread < 0 || thread >= kMaxThreadsTracked) return;
   current_op_[thread] = op_index;
@@ -128,12 +135,17 @@ void RefLedger::BeginOp(int thread, int op_index, uint8_t opcode) {
 
 // --- object life ---------------------------------------------------------
 
-void RefLedger::OnAlloc(ThreadState& ts, Object* o) {
+FTF_AUDIT_UNSEEN void RefLedger::OnAlloc(ThreadState& ts, Object* o) {
   AuditScope scope(mu_);
   const uint64_t id = core::ObjectId(o);
   if (id >= lives_.size()) lives_.resize(std::max<size_t>(id + 1, lives_.size() * 2));
+  lives_used_ = std::max<size_t>(lives_used_, id + 1);
   ObjectLife& life = lives_[id];
+  if (life.scan_pos >= 0 && life.id != 0) RemoveFromScan(life);  // (ids are unique per run)
+  std::vector<uint32_t> kept = std::move(life.events);
+  kept.clear();
   life = ObjectLife{};
+  life.events = std::move(kept);
   life.id = id;
   life.ptr = o;
   life.nslots = o->nslots();
@@ -143,13 +155,31 @@ void RefLedger::OnAlloc(ThreadState& ts, Object* o) {
     life.alloc_op = current_op_[ts.index];
     life.alloc_opcode = current_opcode_[ts.index];
   }
+  if (life.nslots > 0) AddToScan(life);
   LedgerEvent& e = Record(ts.index, id, LedgerEventKind::kCreated);
   e.total_after = core::PeekRefcnt(o);
 }
 
-void RefLedger::OnReuse(ThreadState& ts, Object* o, uint64_t previous_id) {
+FTF_AUDIT_HOT void RefLedger::AddToScan(ObjectLife& life) {
+  life.scan_pos = static_cast<int32_t>(scan_objects_.size());
+  scan_objects_.push_back(life.id);
+}
+
+FTF_AUDIT_HOT void RefLedger::RemoveFromScan(ObjectLife& life) {
+  const size_t pos = static_cast<size_t>(life.scan_pos);
+  const uint64_t last = scan_objects_.back();
+  scan_objects_[pos] = last;
+  lives_[last].scan_pos = static_cast<int32_t>(pos);
+  scan_objects_.pop_back();
+  life.scan_pos = -1;
+}
+
+FTF_AUDIT_UNSEEN void RefLedger::OnReuse(ThreadState& ts, Object* o, uint64_t previous_id) {
   AuditScope scope(mu_);
-  free_blocks_.erase(reinterpret_cast<uintptr_t>(o));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(o);
+  auto it = std::lower_bound(free_blocks_.begin(), free_blocks_.end(), start,
+                             [](const FreeBlock& b, uintptr_t a) { return b.start < a; });
+  if (it != free_blocks_.end() && it->start == start) free_blocks_.erase(it);
   if (ObjectLife* prev = Find(previous_id)) {
     prev->block_reused = true;
     prev->ptr = nullptr;
@@ -158,7 +188,7 @@ void RefLedger::OnReuse(ThreadState& ts, Object* o, uint64_t previous_id) {
   e.other = core::ObjectId(o);
 }
 
-void RefLedger::OnDealloc(ThreadState& ts, Object* o) {
+FTF_AUDIT_UNSEEN void RefLedger::OnDealloc(ThreadState& ts, Object* o) {
   AuditScope scope(mu_);
   const uint64_t id = core::ObjectId(o);
   ObjectLife* life = Find(id);
@@ -182,13 +212,16 @@ void RefLedger::OnDealloc(ThreadState& ts, Object* o) {
   life->state = LifeState::kDying;
   life->dealloc_thread = ts.index;
   life->dealloc_step = e.step;
+  // Counting first is cheap and allocates nothing; the holders themselves
+  // are listed only for a finding (the same scan, the same order).
+  const size_t held = options_.check_holders ? CountReferencesTo(o) : 0;
+  if (refcnt == 0 && held == 0) return;
   std::vector<Holder> holders;
   if (options_.check_holders) {
     ForEachReference([&](const Holder& h, const Object* v) {
       if (v == o) holders.push_back(h);
     });
   }
-  if (refcnt == 0 && holders.empty()) return;
   std::string msg =
       refcnt != 0
           ? absl::StrFormat("obj#%d deallocated while its refcount is %d (local %u, shared count %d, flags %d)", id,
@@ -200,7 +233,7 @@ void RefLedger::OnDealloc(ThreadState& ts, Object* o) {
   Fail(std::move(f));
 }
 
-void RefLedger::OnFreeBlock(ThreadState& ts, Object* o) {
+FTF_AUDIT_UNSEEN void RefLedger::OnFreeBlock(ThreadState& ts, Object* o) {
   AuditScope scope(mu_);
   const uint64_t id = core::ObjectId(o);
   ObjectLife* life = Find(id);
@@ -213,15 +246,23 @@ void RefLedger::OnFreeBlock(ThreadState& ts, Object* o) {
     return;
   }
   life->state = LifeState::kFreed;
+  if (life->scan_pos >= 0) RemoveFromScan(*life);
   life->free_thread = ts.index;
   life->free_step = internal::CurrentStep();
   const uintptr_t start = reinterpret_cast<uintptr_t>(o);
-  free_blocks_[start] = FreeBlock{start + sizeof(Object) + size_t{life->nslots} * sizeof(core::Cell<Object*>), id};
+  const FreeBlock block{start, start + sizeof(Object) + size_t{life->nslots} * sizeof(core::Cell<Object*>), id};
+  auto it = std::lower_bound(free_blocks_.begin(), free_blocks_.end(), start,
+                             [](const FreeBlock& b, uintptr_t a) { return b.start < a; });
+  if (it != free_blocks_.end() && it->start == start) {
+    *it = block;  // (a map assignment overwrote too)
+  } else {
+    free_blocks_.insert(it, block);
+  }
 }
 
 // --- refcount transitions ---------------------------------------------------
 
-void RefLedger::OnRefChange(ThreadState& ts, Object* o, RefOp op, int64_t before, int64_t after) {
+FTF_AUDIT_UNSEEN void RefLedger::OnRefChange(ThreadState& ts, Object* o, RefOp op, int64_t before, int64_t after) {
   AuditScope scope(mu_);
   const uint64_t id = core::ObjectId(o);
   ObjectLife* life = Find(id);
@@ -266,7 +307,7 @@ void RefLedger::OnRefChange(ThreadState& ts, Object* o, RefOp op, int64_t before
   CheckRef(ts, *life, op, e);
 }
 
-void RefLedger::CheckRef(ThreadState& ts, ObjectLife& life, RefOp op, const LedgerEvent& e) {
+FTF_AUDIT_UNSEEN void RefLedger::CheckRef(ThreadState& ts, ObjectLife& life, RefOp op, const LedgerEvent& e) {
   const bool freed = life.state == LifeState::kFreed;
   const bool dying = life.state == LifeState::kDying;
   const char* name = core::RefOpName(op);
@@ -325,7 +366,7 @@ void RefLedger::CheckRef(ThreadState& ts, ObjectLife& life, RefOp op, const Ledg
   }
 }
 
-void RefLedger::OnBrcQueued(ThreadState& ts, Object* o, int owner_index) {
+FTF_AUDIT_UNSEEN void RefLedger::OnBrcQueued(ThreadState& ts, Object* o, int owner_index) {
   AuditScope scope(mu_);
   const uint64_t id = core::ObjectId(o);
   if (Find(id) == nullptr) return;
@@ -333,7 +374,7 @@ void RefLedger::OnBrcQueued(ThreadState& ts, Object* o, int owner_index) {
   e.other = static_cast<uint64_t>(owner_index + 1);
 }
 
-void RefLedger::OnDelayed(ThreadState& ts, void* p, bool is_decref, uint64_t goal) {
+FTF_AUDIT_UNSEEN void RefLedger::OnDelayed(ThreadState& ts, void* p, bool is_decref, uint64_t goal) {
   if (!is_decref) return;
   AuditScope scope(mu_);
   const uint64_t id = core::ObjectId(static_cast<Object*>(p));

@@ -144,6 +144,9 @@ struct ObjectLife {
   int free_thread = -1;
   uint64_t free_step = 0;
   std::vector<uint32_t> events;  // indices into RefLedger::events()
+  // Position in the ledger's list of objects whose slots the holder scan
+  // reads (block not freed, at least one slot), or -1.
+  int32_t scan_pos = -1;
 };
 
 class RefLedger final : public core::Observer {
@@ -225,6 +228,7 @@ class RefLedger final : public core::Observer {
 
  private:
   struct FreeBlock {
+    uintptr_t start;
     uintptr_t end;
     uint64_t id;
   };
@@ -244,6 +248,13 @@ class RefLedger final : public core::Observer {
   void CheckRef(core::ThreadState& ts, ObjectLife& life, core::RefOp op, const LedgerEvent& e);
   // Visits every reference the ledger and the HolderSource know of.
   void ForEachReference(const HolderVisitor& visit) const;
+  // The number of ForEachReference visits with object `o`, computed without
+  // building holders (the common case at a dealloc is 0; the list is built
+  // only when it is not).
+  size_t CountReferencesTo(const core::Object* o) const;
+  // Keeps scan_objects_ in step with the lives whose slots are scanned.
+  void AddToScan(ObjectLife& life);
+  void RemoveFromScan(ObjectLife& life);
   std::string FormatHolders(const std::vector<Holder>& hs) const;
 
   core::Runtime& rt_;
@@ -252,8 +263,16 @@ class RefLedger final : public core::Observer {
   mutable std::mutex mu_;
 
   std::vector<ObjectLife> lives_;       // indexed by object id
+  // Ids of the lives with slots whose block is not freed, in no particular
+  // order: the slot part of the holder scan (dying ones included).
+  std::vector<uint64_t> scan_objects_;
+  // How many entries of lives_ are in use this run (the rest keep their
+  // event vectors' capacity for the next run).
+  size_t lives_used_ = 0;
   std::vector<LedgerEvent> events_;
-  std::map<uintptr_t, FreeBlock> free_blocks_;  // start address -> freed object block
+  // Freed object blocks, sorted by start address (a flat vector: a few
+  // dozen entries, and its capacity survives Reset, so no allocation per free).
+  std::vector<FreeBlock> free_blocks_;
   std::unordered_map<const void*, RawBlock> raw_live_;
   std::unordered_map<const void*, RawBlock> raw_freed_;
   uint64_t next_raw_id_ = 1;

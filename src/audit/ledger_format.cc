@@ -17,6 +17,8 @@
 namespace ftf::audit {
 namespace internal {
 
+bool InFiberRun() { return sched::FiberExecutor::Active() != nullptr; }
+
 uint64_t CurrentStep() {
   const sched::FiberExecutor* ex = sched::FiberExecutor::Active();
   return ex != nullptr ? ex->step() : 0;

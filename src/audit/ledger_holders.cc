@@ -24,7 +24,8 @@ using core::Object;
 void RefLedger::ForEachReference(const HolderVisitor& visit) const {
   // (a) Slots of every object whose block is live, dying ones included: a
   // dealloc clears a slot before dropping the reference it held.
-  for (const ObjectLife& life : lives_) {
+  for (size_t id = 0; id < lives_used_; ++id) {
+    const ObjectLife& life = lives_[id];
     if (life.id == 0 || life.state == LifeState::kFreed || life.ptr == nullptr || life.immortal) continue;
     const core::Cell<Object*>* slots = core::SlotsOf(life.ptr);
     for (uint32_t i = 0; i < life.nslots; ++i) {
@@ -59,6 +60,36 @@ void RefLedger::ForEachReference(const HolderVisitor& visit) const {
   }
 }
 
+FTF_AUDIT_HOT size_t RefLedger::CountReferencesTo(const Object* o) const {
+  size_t n = 0;
+  // (a) The lives ForEachReference reads slots of: exactly scan_objects_
+  // (no block freed, nslots > 0), minus immortal ones and reused blocks.
+  for (const uint64_t id : scan_objects_) {
+    const ObjectLife& life = lives_[id];
+    if (life.ptr == nullptr || life.immortal) continue;
+    const core::Cell<Object*>* slots = core::SlotsOf(life.ptr);
+    for (uint32_t i = 0; i < life.nslots; ++i) n += slots[i].Peek() == o ? 1 : 0;
+  }
+  // (b) The core's queues.
+  for (int t = 0; t < rt_.num_threads(); ++t) {
+    const core::ThreadState& ts = rt_.thread(t);
+    for (const Object* v : ts.brc_queue) n += v == o ? 1 : 0;
+    for (const Object* v : ts.brc_local) n += v == o ? 1 : 0;
+    for (size_t i = ts.delayed_rd; i < ts.delayed.size(); ++i) {
+      const core::DelayedItem& d = ts.delayed[i];
+      n += d.kind == core::DelayedItem::kDecref && d.ptr == o ? 1 : 0;
+    }
+  }
+  const core::QsbrShared& q = rt_.qsbr;
+  for (size_t i = q.queue_rd; i < q.queue.size(); ++i) {
+    const core::DelayedItem& d = q.queue[i];
+    n += d.kind == core::DelayedItem::kDecref && d.ptr == o ? 1 : 0;
+  }
+  // (c) The interpreter's.
+  if (holders_ != nullptr) n += holders_->CountHolding(o);
+  return n;
+}
+
 std::vector<Holder> RefLedger::HoldersOf(uint64_t id) const {
   AuditScope scope(mu_);
   std::vector<Holder> out;
@@ -86,7 +117,8 @@ void RefLedger::CheckEnd(bool world_torn_down) {
   }
   std::vector<const ObjectLife*> leaked;
   std::string details;
-  for (const ObjectLife& life : lives_) {
+  for (size_t id = 0; id < lives_used_; ++id) {
+    const ObjectLife& life = lives_[id];
     if (life.id == 0 || life.state != LifeState::kLive || life.ptr == nullptr || life.immortal) continue;
     if (Exempt(life.ptr)) continue;
     const int64_t refcnt = core::PeekRefcnt(life.ptr);
@@ -133,7 +165,8 @@ void RefLedger::ClearSlotsForTeardown(core::ThreadState& ts) {
   std::vector<std::pair<uint64_t, Object*>> objs;
   {
     AuditScope scope(mu_);
-    for (const ObjectLife& life : lives_) {
+    for (size_t id = 0; id < lives_used_; ++id) {
+      const ObjectLife& life = lives_[id];
       if (life.id == 0 || life.state != LifeState::kLive || life.ptr == nullptr || life.immortal) continue;
       if (life.nslots > 0) objs.emplace_back(life.id, life.ptr);
     }

@@ -2,6 +2,8 @@
 // (PyMem-like) blocks freed twice, and scheduling-point accesses into freed
 // object blocks (see ledger.h, access_check.h).
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "audit/audit_scope.h"
 #include "audit/ledger.h"
@@ -43,11 +45,12 @@ void RefLedger::CheckAccess(int thread, const core::Access& a) {
   AuditScope scope(mu_);
   if (free_blocks_.empty()) return;
   const uintptr_t addr = reinterpret_cast<uintptr_t>(a.addr);
-  auto it = free_blocks_.upper_bound(addr);
+  auto it = std::upper_bound(free_blocks_.begin(), free_blocks_.end(), addr,
+                             [](uintptr_t a, const FreeBlock& b) { return a < b.start; });
   if (it == free_blocks_.begin()) return;
   --it;
-  if (addr >= it->second.end) return;
-  const size_t offset = addr - it->first;
+  if (addr >= it->end) return;
+  const size_t offset = addr - it->start;
   const bool payload = offset >= offsetof(Object, ob_type);
   // What may touch a free block (cpython-core.md 2.8): lock-free readers
   // load its refcount header (TryIncrefFast, TryIncRefShared) and CAS
@@ -69,7 +72,7 @@ void RefLedger::CheckAccess(int thread, const core::Access& a) {
       break;
   }
   if (allowed) return;
-  const uint64_t id = it->second.id;
+  const uint64_t id = it->id;
   const ObjectLife* life = Find(id);
   Finding f = Make(FindingKind::kUseAfterFree, thread, id,
                    absl::StrFormat("%s %s of obj#%d at offset %d, whose block was freed by T%d at step %d",

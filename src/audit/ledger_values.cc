@@ -20,7 +20,7 @@ std::string IdName(uint64_t id) { return id == 0 ? std::string("NULL") : absl::S
 
 }  // namespace
 
-void RefLedger::NoteStore(core::ThreadState& ts, const Object* holder, uint32_t key, const Object* value) {
+FTF_AUDIT_UNSEEN void RefLedger::NoteStore(core::ThreadState& ts, const Object* holder, uint32_t key, const Object* value) {
   AuditScope scope(mu_);
   const uint64_t holder_id = IdOrZero(holder);
   const uint64_t value_id = IdOrZero(value);
@@ -32,7 +32,7 @@ void RefLedger::NoteStore(core::ThreadState& ts, const Object* holder, uint32_t 
   }
 }
 
-void RefLedger::CheckLoad(core::ThreadState& ts, std::initializer_list<ValuePlace> places, const Object* value,
+FTF_AUDIT_UNSEEN void RefLedger::CheckLoad(core::ThreadState& ts, std::initializer_list<ValuePlace> places, const Object* value,
                           bool null_as_none) {
   AuditScope scope(mu_);
   const uint64_t value_id = IdOrZero(value);
@@ -50,9 +50,7 @@ void RefLedger::CheckLoad(core::ThreadState& ts, std::initializer_list<ValuePlac
   for (const ValuePlace& p : places) {
     const uint64_t hid = IdOrZero(p.holder);
     where.push_back(absl::StrFormat("%s of obj#%d", DescribeValueKey(p.key), hid));
-    if (const std::vector<uint64_t>* s = values_.Stored(hid, p.key)) {
-      for (uint64_t v : *s) stored.push_back(IdName(v));
-    }
+    for (uint64_t v : values_.Stored(hid, p.key)) stored.push_back(IdName(v));
   }
   const uint64_t main = places.size() > 0 ? IdOrZero(places.begin()->holder) : 0;
   Finding f = Make(FindingKind::kWrongValue, ts.index, main,

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "audit/audit_scope.h"
 #include "core/object.h"
 #include "core/type.h"
 
@@ -15,19 +16,83 @@ std::string DescribeValueKey(uint32_t key) {
   return absl::StrFormat("slot %d", key);
 }
 
-void ValueLog::Note(uint64_t holder_id, uint32_t key, uint64_t value_id) {
-  std::vector<uint64_t>& v = stored_[{holder_id, key}];
-  if (std::find(v.begin(), v.end(), value_id) == v.end()) v.push_back(value_id);
+void ValueLog::Reset() {
+  places_.clear();
+  values_.clear();
+  std::fill(table_.begin(), table_.end(), kNone);
 }
 
-bool ValueLog::WasStored(uint64_t holder_id, uint32_t key, uint64_t value_id) const {
-  const std::vector<uint64_t>* v = Stored(holder_id, key);
-  return v != nullptr && std::find(v->begin(), v->end(), value_id) != v->end();
+FTF_AUDIT_HOT size_t ValueLog::Bucket(uint64_t holder_id, uint32_t key) const {
+  const uint64_t h = (holder_id * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(key) * 0xBF58476D1CE4E5B9ull);
+  return static_cast<size_t>(h ^ (h >> 29)) & (table_.size() - 1);
 }
 
-const std::vector<uint64_t>* ValueLog::Stored(uint64_t holder_id, uint32_t key) const {
-  auto it = stored_.find({holder_id, key});
-  return it == stored_.end() ? nullptr : &it->second;
+FTF_AUDIT_HOT int32_t ValueLog::Find(uint64_t holder_id, uint32_t key) const {
+  if (table_.empty()) return kNone;
+  for (size_t b = Bucket(holder_id, key);; b = (b + 1) & (table_.size() - 1)) {
+    const int32_t i = table_[b];
+    if (i == kNone) return kNone;
+    const Place& p = places_[static_cast<size_t>(i)];
+    if (p.holder_id == holder_id && p.key == key) return i;
+  }
+}
+
+FTF_AUDIT_UNSEEN void ValueLog::Rehash(size_t buckets) {
+  table_.assign(buckets, kNone);
+  for (size_t i = 0; i < places_.size(); ++i) {
+    size_t b = Bucket(places_[i].holder_id, places_[i].key);
+    while (table_[b] != kNone) b = (b + 1) & (table_.size() - 1);
+    table_[b] = static_cast<int32_t>(i);
+  }
+}
+
+FTF_AUDIT_HOT void ValueLog::Note(uint64_t holder_id, uint32_t key, uint64_t value_id) {
+  int32_t pi = Find(holder_id, key);
+  if (pi == kNone) {
+    // Keep the table at most half full.
+    if ((places_.size() + 1) * 2 > table_.size()) {
+      places_.push_back(Place{holder_id, key, kNone, kNone});
+      Rehash(std::max<size_t>(64, table_.size() * 2));
+      pi = static_cast<int32_t>(places_.size() - 1);
+    } else {
+      places_.push_back(Place{holder_id, key, kNone, kNone});
+      pi = static_cast<int32_t>(places_.size() - 1);
+      size_t b = Bucket(holder_id, key);
+      while (table_[b] != kNone) b = (b + 1) & (table_.size() - 1);
+      table_[b] = pi;
+    }
+  }
+  Place& p = places_[static_cast<size_t>(pi)];
+  for (int32_t v = p.first; v != kNone; v = values_[static_cast<size_t>(v)].next) {
+    if (values_[static_cast<size_t>(v)].id == value_id) return;
+  }
+  const int32_t vi = static_cast<int32_t>(values_.size());
+  values_.push_back(Value{value_id, kNone});
+  if (p.last == kNone) {
+    p.first = vi;
+  } else {
+    values_[static_cast<size_t>(p.last)].next = vi;
+  }
+  p.last = vi;
+}
+
+FTF_AUDIT_HOT bool ValueLog::WasStored(uint64_t holder_id, uint32_t key, uint64_t value_id) const {
+  const int32_t pi = Find(holder_id, key);
+  if (pi == kNone) return false;
+  for (int32_t v = places_[static_cast<size_t>(pi)].first; v != kNone; v = values_[static_cast<size_t>(v)].next) {
+    if (values_[static_cast<size_t>(v)].id == value_id) return true;
+  }
+  return false;
+}
+
+std::vector<uint64_t> ValueLog::Stored(uint64_t holder_id, uint32_t key) const {
+  std::vector<uint64_t> out;
+  const int32_t pi = Find(holder_id, key);
+  if (pi == kNone) return out;
+  for (int32_t v = places_[static_cast<size_t>(pi)].first; v != kNone; v = values_[static_cast<size_t>(v)].next) {
+    out.push_back(values_[static_cast<size_t>(v)].id);
+  }
+  return out;
 }
 
 bool OffsetValidForCurrentType(const core::Object* owner, std::string_view name, size_t offset, std::string* why) {

@@ -50,20 +50,35 @@ struct ValuePlace {
 
 class ValueLog {
  public:
-  void Reset() { stored_.clear(); }
+  // Forgets every place; keeps the storage for the next run (no allocation
+  // once a run's worth of places and values has been seen).
+  void Reset();
   // `value_id` (0 = NULL) may be found at (holder_id, key) from now on.
   void Note(uint64_t holder_id, uint32_t key, uint64_t value_id);
   bool WasStored(uint64_t holder_id, uint32_t key, uint64_t value_id) const;
-  // The ids stored there, in first-store order (for messages).
-  const std::vector<uint64_t>* Stored(uint64_t holder_id, uint32_t key) const;
+  // The ids stored there, in first-store order (for messages); empty if none.
+  std::vector<uint64_t> Stored(uint64_t holder_id, uint32_t key) const;
 
  private:
-  struct PlaceHash {
-    size_t operator()(const std::pair<uint64_t, uint32_t>& p) const {
-      return std::hash<uint64_t>()(p.first * 0x9E3779B97F4A7C15ull ^ p.second);
-    }
+  static constexpr int32_t kNone = -1;
+  struct Place {
+    uint64_t holder_id;
+    uint32_t key;
+    int32_t first;  // index into values_ of the first stored value
+    int32_t last;   // ... and of the latest, for appending in order
   };
-  std::unordered_map<std::pair<uint64_t, uint32_t>, std::vector<uint64_t>, PlaceHash> stored_;
+  struct Value {
+    uint64_t id;
+    int32_t next;  // next value of the same place, or kNone
+  };
+  // Index into places_ of (holder_id, key), or kNone.
+  int32_t Find(uint64_t holder_id, uint32_t key) const;
+  size_t Bucket(uint64_t holder_id, uint32_t key) const;
+  void Rehash(size_t buckets);
+
+  std::vector<Place> places_;
+  std::vector<Value> values_;
+  std::vector<int32_t> table_;  // open addressing (linear probing), power-of-two size; kNone = empty
 };
 
 // Whether `offset` is the offset of the member called `name` in the current

@@ -96,7 +96,7 @@ bool IsPoisonedForAsan(const void* p) {
 
 Heap::Heap(Runtime* rt, int index) : rt_(rt), index_(index) {}
 
-Heap::~Heap() { Reset(); }
+Heap::~Heap() { Reset(); ReleaseChunks(); }
 
 // Models mimalloc's page extension: carve the next block of this size class
 // from the current chunk, or take a new chunk.
@@ -107,18 +107,18 @@ Object* Heap::Carve(uint32_t nslots) {
     const size_t count = std::max(kMinBlocksPerChunk, kChunkBytes / bs);
     const size_t bytes = count * bs;
     const size_t alloc_bytes = (bytes + 63) & ~size_t{63};
-    // The allocator taking a fresh chunk is not an access of the modelled
-    // program (CPython's mimalloc is not instrumented): under TSan, allocate
-    // inside an ignore scope so the chunk has no "written at allocation"
-    // history that a stale lock-free reader of a later object would race with.
-    TsanIgnoreBegin();
-    char* chunk = static_cast<char*>(std::aligned_alloc(64, alloc_bytes));
-    TsanIgnoreEnd();
-    if (chunk == nullptr) {
-      std::fprintf(stderr, "ftfuzz: out of memory in the object heap\n");
-      std::abort();
-    }
-    chunks_.push_back(Chunk{chunk, alloc_bytes});
+    // A chunk an earlier input used for this size class, or a fresh one
+    // (TakeChunk, at the end of this file). The allocator taking a chunk is
+    // not an access of the modelled program (CPython's mimalloc is not
+    // instrumented): a fresh chunk is allocated inside a TSan ignore scope so
+    // it has no "written at allocation" history that a stale lock-free reader
+    // of a later object would race with; a kept chunk's history is the
+    // earlier inputs', which all happen before this one (the executor's done
+    // and start tokens). Its old contents are never read: every carved block
+    // is initialised below. (No lines added here: scheduling points are
+    // hashed by file and line, and the ones further down must keep theirs.)
+    char* chunk = TakeChunk(nslots, alloc_bytes);
+    chunks_.push_back(Chunk{chunk, alloc_bytes, nslots});
     Poison(chunk, bytes);  // uncarved memory is off limits too
     c.bump = chunk;
     c.bump_end = chunk + bytes;
@@ -239,9 +239,9 @@ void Heap::Reset() {
     c.xthread.Init(nullptr);
   }
   for (const Chunk& chunk : chunks_) {
-    // Unpoison the whole allocation before handing it back to the C allocator.
-    Unpoison(chunk.base, chunk.bytes);
-    std::free(chunk.base);
+    // Kept for the next input (TakeChunk); off limits until carved again.
+    Poison(chunk.base, chunk.bytes);
+    spare_[chunk.nslots].push_back(chunk);
   }
   chunks_.clear();
 }
@@ -287,6 +287,36 @@ void FreeRaw(ThreadState& ts, void* p) {
   if (p == nullptr) return;
   if (Observer* obs = ts.rt->observer) obs->OnRawFree(ts, p);
   Heap::FreeRaw(p);
+}
+
+// --- chunk reuse across inputs (after every scheduling point of this file) ---
+
+char* Heap::TakeChunk(uint32_t nslots, size_t alloc_bytes) {
+  std::vector<Chunk>& spare = spare_[nslots];
+  if (!spare.empty()) {
+    char* chunk = static_cast<char*>(spare.back().base);  // same size class, same size
+    spare.pop_back();
+    return chunk;
+  }
+  TsanIgnoreBegin();
+  char* chunk = static_cast<char*>(std::aligned_alloc(64, alloc_bytes));
+  TsanIgnoreEnd();
+  if (chunk == nullptr) {
+    std::fprintf(stderr, "ftfuzz: out of memory in the object heap\n");
+    std::abort();
+  }
+  return chunk;
+}
+
+void Heap::ReleaseChunks() {
+  for (std::vector<Chunk>& spare : spare_) {
+    for (const Chunk& chunk : spare) {
+      // Unpoison the whole allocation before handing it back to the C allocator.
+      Unpoison(chunk.base, chunk.bytes);
+      std::free(chunk.base);
+    }
+    spare.clear();
+  }
 }
 
 }  // namespace ftf::core

@@ -84,8 +84,12 @@ class Heap {
   static void FreeRaw(void* p);
   static size_t RawSize(const void* p);
 
-  // Frees every chunk and every raw block still allocated; back to empty.
-  // Only while no logical thread runs.
+  // Frees every raw block still allocated and empties every size class;
+  // back to empty. The chunks are kept aside (poisoned under ASan) and
+  // carved again, in the same size class, by the next input: the allocator
+  // behaves exactly as with fresh chunks, without a malloc/free (and the
+  // sanitizers' shadow bookkeeping) per chunk per input. Only while no
+  // logical thread runs.
   void Reset();
 
   // Introspection for tests.
@@ -113,7 +117,13 @@ class Heap {
   struct Chunk {
     void* base;
     size_t bytes;
+    uint32_t nslots;  // the size class it was carved for
   };
+  // A chunk of `alloc_bytes` for size class `nslots`: a spare one, or a
+  // fresh allocation.
+  char* TakeChunk(uint32_t nslots, size_t alloc_bytes);
+  // Returns the spare chunks to the C allocator (the destructor).
+  void ReleaseChunks();
 
   Object* Carve(uint32_t nslots);
   void StoreLink(Object* o, Object* next);
@@ -121,7 +131,9 @@ class Heap {
   Runtime* rt_;
   int index_;
   std::array<SizeClass, kMaxSlots + 1> classes_;
-  std::vector<Chunk> chunks_;
+  std::vector<Chunk> chunks_;  // in use by this input
+  // Chunks of earlier inputs, per size class, ready to be carved again.
+  std::array<std::vector<Chunk>, kMaxSlots + 1> spare_;
   std::deque<RawEntry> raw_;  // stable addresses: remote frees write entry->freed
 };
 

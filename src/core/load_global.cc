@@ -164,9 +164,11 @@ bool DeleteBuiltin(ThreadState& ts, const GlobalsEnv& env, Object* name) {
   return DictDelItem(ts, env.builtins, name);
 }
 
-DictSetResult InvalidateGlobals(ThreadState& ts, const GlobalsEnv& env, Object* temp_key, Object* value) {
+DictSetResult InvalidateGlobals(ThreadState& ts, const GlobalsEnv& env, Object* temp_key, Object* value,
+                                bool* deleted) {
   DictSetResult r = DictSetItem(ts, env.globals, temp_key, value);
-  DictDelItem(ts, env.globals, temp_key);
+  const bool found = DictDelItem(ts, env.globals, temp_key);
+  if (deleted != nullptr) *deleted = found;
   return r;
 }
 

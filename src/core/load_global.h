@@ -163,8 +163,11 @@ DictSetResult StoreBuiltin(ThreadState& ts, const GlobalsEnv& env, Object* name,
 bool DeleteBuiltin(ThreadState& ts, const GlobalsEnv& env, Object* name);
 // The seed's invalidator step: globals()[temp] = value; del globals()[temp].
 // Two separate critical sections; each resets the globals keys version.
-// Returns the insert's result.
-DictSetResult InvalidateGlobals(ThreadState& ts, const GlobalsEnv& env, Object* temp_key, Object* value);
+// Returns the insert's result; *deleted (if given) says whether the delete
+// found the key: another thread's popitem or delete may take it in between,
+// and then CPython's `del` raises KeyError.
+DictSetResult InvalidateGlobals(ThreadState& ts, const GlobalsEnv& env, Object* temp_key, Object* value,
+                                bool* deleted = nullptr);
 
 }  // namespace ftf::core
 

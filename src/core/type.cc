@@ -5,6 +5,8 @@
 
 #include "core/type.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -70,7 +72,7 @@ void TypeSystem::Reset() {
 
 // Models type_new for `class name(base): __slots__ = (...)`: the base's slots
 // come first, then one member per declared name, in order (type_new_descriptors).
-Type* TypeSystem::NewHeapType(ThreadState& ts, std::string name, const std::vector<SlotDecl>& slots, Type* base) {
+Type* TypeSystem::NewHeapType(ThreadState& ts, std::string name, const std::vector<SlotDecl>& slots_in, Type* base) {
   if (base == nullptr) base = object_type_;
   auto t = std::make_unique<Type>();
   t->sys = this;
@@ -78,13 +80,20 @@ Type* TypeSystem::NewHeapType(ThreadState& ts, std::string name, const std::vect
   t->base = base;
   t->flags = kTpFlagsHeapType | kTpFlagsReady | kTpFlagsHaveGc;
   const uint32_t first = base->nslots;
-  if (first + slots.size() > kMaxSlots) Fatal("too many slots", t->name);
-  t->nslots = first + static_cast<uint32_t>(slots.size());
+  if (first + slots_in.size() > kMaxSlots) Fatal("too many slots", t->name);
+  t->nslots = first + static_cast<uint32_t>(slots_in.size());
   t->basicsize = static_cast<uint32_t>(SlotOffset(t->nslots));
-  t->members.reserve(slots.size());  // MemberDef addresses must stay stable
-  for (size_t i = 0; i < slots.size(); ++i) {
+  t->members.reserve(slots_in.size());  // MemberDef addresses must stay stable
+  for (size_t i = 0; i < slots_in.size(); ++i)
     for (size_t j = 0; j < i; ++j)
-      if (slots[j].name == slots[i].name) Fatal("duplicate __slots__ name", t->name + "." + slots[i].name);
+      if (slots_in[j].name == slots_in[i].name) Fatal("duplicate __slots__ name", t->name + "." + slots_in[i].name);
+  // type_new_copy_slots sorts the names (ht_slots is a sorted tuple) and
+  // type_new_descriptors lays the members out in that order: `__slots__ =
+  // ('b', 'a')` and `('a', 'b')` make the same layout, and same_slots_added
+  // (compatible_for_assignment) compares the sorted tuples.
+  std::vector<SlotDecl> slots = slots_in;
+  std::stable_sort(slots.begin(), slots.end(), [](const SlotDecl& x, const SlotDecl& y) { return x.name < y.name; });
+  for (size_t i = 0; i < slots.size(); ++i) {
     const uint32_t index = first + static_cast<uint32_t>(i);
     t->slot_names.push_back(slots[i].name);
     t->members.push_back(MemberDef{slots[i].name, slots[i].type, slots[i].flags, index, SlotOffset(index), t.get()});

@@ -80,9 +80,9 @@ void World::SetReg(core::ThreadState& ts, int t, int r, core::Object* value) {
 }
 
 core::AttrSite& World::AttrSiteFor(int t, const program::Op& op, bool store) {
-  auto family = store ? program::SiteFamily::kStoreAttr : program::SiteFamily::kLoadAttr;
+  if (core::AttrSite* site = ArrayAttrSite(t, op, store)) return *site;  // the common case (world.cc)
   auto& sites = ctx_[static_cast<size_t>(t)].attr_sites;
-  uint32_t key = SiteKeyOf(op, family, op.slot);
+  uint32_t key = SiteKeyOf(op, store ? program::SiteFamily::kStoreAttr : program::SiteFamily::kLoadAttr, op.slot);
   auto it = sites.find(key);
   if (it == sites.end()) {
     auto f = store ? core::AttrSite::Family::kStore : core::AttrSite::Family::kLoad;
@@ -99,12 +99,12 @@ void World::CheckSpecialized(core::ThreadState& ts, int t, const program::Op& op
 }
 
 core::LoadGlobalSite& World::GlobalSiteFor(int t, const program::Op& op) {
+  if (core::LoadGlobalSite* site = ArrayGlobalSite(t, op)) return *site;  // the common case (world.cc)
   auto& sites = ctx_[static_cast<size_t>(t)].global_sites;
   uint32_t key = SiteKeyOf(op, program::SiteFamily::kLoadGlobal, op.name);
   auto it = sites.find(key);
   if (it == sites.end()) {
-    core::LoadGlobalSite s;
-    s.name = names_[op.name];
+    core::LoadGlobalSite s{names_[op.name]};
     it = sites.emplace(key, s).first;
   }
   return it->second;
@@ -234,7 +234,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       break;
     case OpCode::kGlobalTempInsertDelete: {
       core::Object* one = core::NewInstance(ts, types_.object_type());
-      core::InvalidateGlobals(ts, env_, temp_key_, one);
+      if (bool deleted = true; core::InvalidateGlobals(ts, env_, temp_key_, one, &deleted), !deleted) obs.result = Result::kKeyError;
       core::Decref(ts, one);
       break;
     }

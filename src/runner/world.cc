@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "audit/audit_scope.h"
 #include "audit/value_log.h"
 #include "core/member.h"
 #include "core/object.h"
@@ -59,6 +60,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
     c.attr_sites.clear();
     c.global_sites.clear();
   }
+  ++run_;  // every array site is stale until its first use in this run
   observations_.assign(p.threads.size(), {});
   if (record_)
     for (size_t t = 0; t < p.threads.size(); ++t) observations_[t].reserve(p.threads[t].ops.size());
@@ -68,7 +70,8 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   core::ThreadState& main = rt_.thread(kMainThread);
   core::ThreadStart(main);
   for (int i = 0; i < program::kNumTypes; ++i) {
-    std::vector<core::SlotDecl> decls;
+    std::vector<core::SlotDecl>& decls = decls_;  // reused: keeps its capacity
+    decls.clear();
     for (const program::SlotSpec& s : p.world.types[static_cast<size_t>(i)].slots) {
       core::SlotDecl d;
       d.name = SlotNameText(s.name);
@@ -159,6 +162,48 @@ void World::ForEachHolder(const audit::HolderVisitor& visit) const {
   }
   if (globals_ != nullptr) audit::ForEachDictHolder(globals_, "globals", true, visit);
   if (builtins_ != nullptr) audit::ForEachDictHolder(builtins_, "builtins", true, visit);
+}
+
+// Kept out of interpreter.cc on purpose: the scheduling points of that file
+// (Yield, critical sections) are hashed by line, so its lines stay put.
+core::AttrSite* World::ArrayAttrSite(int t, const program::Op& op, bool store) {
+  if (op.slot >= program::kNumSlotNames || op.site >= program::kNumSites) return nullptr;
+  ThreadCtx& ctx = ctx_[static_cast<size_t>(t)];
+  const size_t i = (static_cast<size_t>(store) * program::kNumSlotNames + op.slot) * program::kNumSites + op.site;
+  std::unique_ptr<core::AttrSite>& site = ctx.attr[i];
+  if (site == nullptr) {
+    site = std::make_unique<core::AttrSite>(types_, store ? core::AttrSite::Family::kStore : core::AttrSite::Family::kLoad,
+                                            SlotNameText(op.slot));
+  } else if (ctx.attr_run[i] != run_) {
+    site->Reset();  // back to what a newly constructed site is
+  }
+  ctx.attr_run[i] = run_;
+  return site.get();
+}
+
+core::LoadGlobalSite* World::ArrayGlobalSite(int t, const program::Op& op) {
+  if (op.name >= program::kNumNames || op.site >= program::kNumSites) return nullptr;
+  ThreadCtx& ctx = ctx_[static_cast<size_t>(t)];
+  const size_t i = static_cast<size_t>(op.name) * program::kNumSites + op.site;
+  if (ctx.global_run[i] != run_) {
+    ctx.global[i] = core::LoadGlobalSite{};
+    ctx.global[i].name = names_[op.name];
+    ctx.global_run[i] = run_;
+  }
+  return &ctx.global[i];
+}
+
+// The same references as ForEachHolder, counted without building holders
+// (the ledger asks at every dealloc).
+FTF_AUDIT_HOT size_t World::CountHolding(const core::Object* o) const {
+  size_t n = 0;
+  for (const core::Object* v : objects_) n += v == o ? 1 : 0;
+  for (const auto& regs : regs_) {
+    for (const core::Object* v : regs) n += v == o ? 1 : 0;
+  }
+  n += audit::CountDictHolding(globals_, true, o);
+  n += audit::CountDictHolding(builtins_, true, o);
+  return n;
 }
 
 std::vector<std::vector<Observation>> World::TakeObservations() { return std::move(observations_); }

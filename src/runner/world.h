@@ -47,6 +47,7 @@ class World final : public audit::HolderSource {
 
   // audit::HolderSource: registers, the shared-object table, dict entries.
   void ForEachHolder(const audit::HolderVisitor& visit) const override;
+  size_t CountHolding(const core::Object* o) const override;
   const audit::RefLedger& ledger() const { return ledger_; }
 
   std::vector<std::vector<Observation>> TakeObservations();
@@ -60,9 +61,20 @@ class World final : public audit::HolderSource {
   const core::GlobalsEnv& env() const { return env_; }
 
  private:
+  // A thread's instruction sites. Sites are created on first use in a run;
+  // the arrays keep the AttrSite objects across runs and give each one a
+  // Reset() (its constructor's state) the first time a run uses it, so a
+  // run sees exactly fresh sites without allocating them. Keys outside the
+  // decoder's ranges (never produced by Decode) fall back to the maps.
+  static constexpr int kAttrSites = 2 * program::kNumSlotNames * program::kNumSites;
+  static constexpr int kGlobalSites = program::kNumNames * program::kNumSites;
   struct ThreadCtx {
     std::map<uint32_t, std::unique_ptr<core::AttrSite>> attr_sites;
     std::map<uint32_t, core::LoadGlobalSite> global_sites;
+    std::array<std::unique_ptr<core::AttrSite>, kAttrSites> attr{};
+    std::array<uint64_t, kAttrSites> attr_run{};  // run_ when last reset; 0 = never
+    std::array<core::LoadGlobalSite, kGlobalSites> global{};
+    std::array<uint64_t, kGlobalSites> global_run{};
   };
 
   void Execute(core::ThreadState& ts, int t, const program::Op& op, Observation& obs);
@@ -73,6 +85,9 @@ class World final : public audit::HolderSource {
   void SetReg(core::ThreadState& ts, int t, int r, core::Object* value);
   core::AttrSite& AttrSiteFor(int t, const program::Op& op, bool store);
   core::LoadGlobalSite& GlobalSiteFor(int t, const program::Op& op);
+  // The array sites (ThreadCtx); nullptr for a key outside the arrays.
+  core::AttrSite* ArrayAttrSite(int t, const program::Op& op, bool store);
+  core::LoadGlobalSite* ArrayGlobalSite(int t, const program::Op& op);
   void CheckSpecialized(core::ThreadState& ts, int t, const program::Op& op, core::Object* owner, bool store);
 
   // Tells the ledger a value may now be found at (holder, key).
@@ -85,6 +100,7 @@ class World final : public audit::HolderSource {
   core::DictState dict_state_;
 
   const program::Program* prog_ = nullptr;
+  uint64_t run_ = 0;  // Build() count, for the per-run site reset
   bool record_ = false;
   std::array<core::Type*, program::kNumTypes> prog_types_{};
   std::array<core::Object*, program::kNumObjects> objects_{};
@@ -96,6 +112,7 @@ class World final : public audit::HolderSource {
   std::array<std::array<core::Object*, program::kNumRegisters>, program::kMaxThreads> regs_{};
   std::array<ThreadCtx, program::kMaxThreads> ctx_;
   std::vector<std::vector<Observation>> observations_;
+  std::vector<core::SlotDecl> decls_;  // Build's scratch list of a type's slots
 };
 
 // "a".."d" for slot name indexes, "g0".."g7", "b0".."b3" for global names.

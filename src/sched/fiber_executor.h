@@ -240,6 +240,7 @@ class FiberExecutor final : public core::SchedHook {
   std::exception_ptr body_exception_;
 
   ScheduleDecoder decoder_;
+  SiteCache site_cache_;
   Trace trace_;
   InterleavingCoverage coverage_;
 };

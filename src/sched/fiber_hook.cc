@@ -164,7 +164,7 @@ FTF_SCHED_INTERNAL void FiberExecutor::Record(int me, EventKind kind, core::Orde
   // Only the scheduler context allocates: let it grow the buffers if needed.
   while (!trace_.HasStepRoom()) CallScheduler(me, Request::kGrow);
 
-  const uint32_t site = SiteHash(loc.file, loc.line);
+  const uint32_t site = site_cache_.Get(loc.file, loc.line);
   ThreadSlot& s = slots_[me];
   trace_.RecordStep(me, kind, order, loc.file, loc.line, site, addr, s.note);
   const uint64_t step = trace_.steps();

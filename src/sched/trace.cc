@@ -100,30 +100,6 @@ void Trace::Begin(size_t ring_size, bool full) {
   switches_ = switches_storage_.get();
 }
 
-FTF_SCHED_INTERNAL bool Trace::HasStepRoom() const { return !full_ || steps_ < all_capacity_; }
-
-FTF_SCHED_INTERNAL bool Trace::HasSwitchRoom() const { return num_switches_ < switches_capacity_; }
-
-FTF_SCHED_INTERNAL void Trace::RecordStep(int thread, EventKind kind, core::Order order, const char* file, int line,
-                                          uint32_t site, const void* addr, uint64_t note) {
-  ++steps_;
-  hash_ = MixHash(hash_, (static_cast<uint64_t>(site) << 32) | (static_cast<uint64_t>(thread & 0xFF) << 16) |
-                             (static_cast<uint64_t>(kind) << 8) | static_cast<uint64_t>(order));
-  TraceStep* slots[2] = {ring_ != nullptr ? &ring_[(steps_ - 1) & ring_mask_] : nullptr,
-                         full_ ? &all_[steps_ - 1] : nullptr};
-  for (TraceStep* s : slots) {
-    if (s == nullptr) continue;
-    s->step = steps_;
-    s->file = file;
-    s->addr = addr;
-    s->note = note;
-    s->line = line;
-    s->thread = static_cast<int8_t>(thread);
-    s->kind = kind;
-    s->order = order;
-  }
-}
-
 FTF_SCHED_INTERNAL void Trace::RecordSwitch(int from, int to) {
   // Hashed too: the same steps with a different interleaving differ anyway,
   // but a switch at a block or finish is not a step of its own.

@@ -77,6 +77,7 @@ class Trace {
   // --- fiber side (FTF_SCHED_INTERNAL, no allocation) ---------------------
   // True when the next step (switch) can be recorded without growing a
   // buffer; if false the executor asks the scheduler context to Grow() first.
+  // (Defined below, inline: they run at every scheduling point.)
   bool HasStepRoom() const;
   bool HasSwitchRoom() const;
   void RecordStep(int thread, EventKind kind, core::Order order, const char* file, int line, uint32_t site,
@@ -128,6 +129,56 @@ FTF_SCHED_INTERNAL inline uint64_t MixHash(uint64_t h, uint64_t v) {
   h *= 0xBF58476D1CE4E5B9ull;
   return h ^ (h >> 31);
 }
+
+FTF_SCHED_INTERNAL inline bool Trace::HasStepRoom() const { return !full_ || steps_ < all_capacity_; }
+
+FTF_SCHED_INTERNAL inline bool Trace::HasSwitchRoom() const { return num_switches_ < switches_capacity_; }
+
+FTF_SCHED_INTERNAL inline void Trace::RecordStep(int thread, EventKind kind, core::Order order, const char* file,
+                                                 int line, uint32_t site, const void* addr, uint64_t note) {
+  ++steps_;
+  hash_ = MixHash(hash_, (static_cast<uint64_t>(site) << 32) | (static_cast<uint64_t>(thread & 0xFF) << 16) |
+                             (static_cast<uint64_t>(kind) << 8) | static_cast<uint64_t>(order));
+  TraceStep* slots[2] = {ring_ != nullptr ? &ring_[(steps_ - 1) & ring_mask_] : nullptr,
+                         full_ ? &all_[steps_ - 1] : nullptr};
+  for (TraceStep* s : slots) {
+    if (s == nullptr) continue;
+    s->step = steps_;
+    s->file = file;
+    s->addr = addr;
+    s->note = note;
+    s->line = line;
+    s->thread = static_cast<int8_t>(thread);
+    s->kind = kind;
+    s->order = order;
+  }
+}
+
+// A direct-mapped cache of SiteHash results keyed by (file pointer, line):
+// the same value SiteHash computes, without re-hashing the path at every
+// scheduling point. Owned by one executor; FTF_SCHED_INTERNAL callers only.
+class SiteCache {
+ public:
+  FTF_SCHED_INTERNAL FTF_SCHED_ALWAYS_INLINE uint32_t Get(const char* file, int line) {
+    const uintptr_t f = reinterpret_cast<uintptr_t>(file);
+    Entry& e = entries_[((f >> 3) ^ (f >> 13) ^ (static_cast<uint32_t>(line) * 0x9E3779B1u >> 20)) & (kSize - 1)];
+    if (e.file == file && e.line == line && file != nullptr) return e.site;
+    const uint32_t site = SiteHash(file, line);
+    e.file = file;
+    e.line = line;
+    e.site = site;
+    return site;
+  }
+
+ private:
+  static constexpr size_t kSize = 1024;
+  struct Entry {
+    const char* file = nullptr;
+    int32_t line = 0;
+    uint32_t site = 0;
+  };
+  Entry entries_[kSize];
+};
 
 }  // namespace ftf::sched
 

@@ -33,7 +33,7 @@ class ClassAssignTest : public MemoryTest {
   explicit ClassAssignTest(const char* variant = "locked") : sys_(rt_, *FindVariant(variant)) {
     t0_ = sys_.NewHeapType(T(0), "T0", {{"a"}, {"b"}});
     t1_ = sys_.NewHeapType(T(0), "T1", {{"a"}, {"b", MemberType::kObject}});
-    t2_ = sys_.NewHeapType(T(0), "T2", {{"b"}, {"a"}});
+    t2_ = sys_.NewHeapType(T(0), "T2", {{"a"}, {"c"}});  // same size, another name
     t3_ = sys_.NewHeapType(T(0), "T3", {{"a"}, {"b"}, {"c"}});
     o_ = NewInstance(T(0), t0_);
     Incref(T(0), o_);  // referenced twice: never "uniquely referenced"

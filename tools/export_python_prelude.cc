@@ -1,0 +1,389 @@
+// export_python_prelude.cc - the fixed Python parts of an exported script
+// (see export_python.h and docs/export.md). Kept as Python text so the
+// script reads top to bottom: prelude, generated world and operations, main.
+
+#include "tools/export_python.h"
+
+namespace ftf::tools {
+
+const char* PythonPrelude() {
+  return R"PY(
+import sys
+import threading
+import types as _types
+
+
+class _Empty:
+    """What an empty slot or register holds (NULL in the model)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return '<empty>'
+
+
+EMPTY = _Empty()
+_NOLOAD = _Empty()   # an operation that loads nothing
+
+
+class _EmptyRegister(Exception):
+    """The operation names a register that holds nothing: the model skips it."""
+
+
+class _ObjMember:
+    """A _Py_T_OBJECT member (Python's __slots__ only make Py_T_OBJECT_EX):
+    the real member descriptor of the slot, except that an empty slot reads
+    as None and deleting an empty slot is not an error (PyMember_GetOne /
+    PyMember_SetOne, Python/structmember.c). Replacing the descriptor in the
+    class dict keeps the layout, so __class__ assignment is unaffected."""
+    __slots__ = ('raw',)
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        try:
+            return self.raw.__get__(obj, cls)
+        except AttributeError:
+            return None
+
+    def __set__(self, obj, value):
+        self.raw.__set__(obj, value)
+
+    def __delete__(self, obj):
+        try:
+            self.raw.__delete__(obj)
+        except AttributeError:
+            pass
+
+
+def _load_site(name):
+    """A LOAD_ATTR instruction of its own (its own code object, so its own
+    inline cache): the model's site."""
+    ns = {}
+    exec('def site(x):\n    return x.%s\n' % name, ns)
+    return ns['site']
+
+
+def _store_site(name):
+    """A STORE_ATTR instruction of its own."""
+    ns = {}
+    exec('def site(x, v):\n    x.%s = v\n' % name, ns)
+    return ns['site']
+
+
+def _global_site(name):
+    """A LOAD_GLOBAL instruction of its own, whose globals are G and whose
+    builtins are B (captured when the function is made; '__builtins__' is
+    then removed from G so G holds only the program's names)."""
+    ns = {}
+    exec('def site():\n    return %s\n' % name, ns)
+    G['__builtins__'] = B
+    try:
+        return _types.FunctionType(ns['site'].__code__, G, 'load_' + name)
+    finally:
+        del G['__builtins__']
+
+
+OPTIONS = {'lenient_temp': False}
+G = {}   # the program's module globals
+B = {}   # the program's builtins
+
+
+class World:
+    """One run's state: shared objects O, registers R[t][r], and OBJ, the
+    Python object of every model object id (for identity checks)."""
+    __slots__ = ('O', 'R', 'OBJ')
+
+
+def _call(W, f):
+    try:
+        return ('ok', f(W))
+    except _EmptyRegister:
+        return ('empty-register', _NOLOAD)
+    except AttributeError:
+        return ('AttributeError', _NOLOAD)
+    except TypeError:
+        return ('TypeError', _NOLOAD)
+    except NameError:
+        return ('NameError', _NOLOAD)
+    except KeyError:
+        return ('KeyError', _NOLOAD)
+
+
+def _run_entry(W, entry, results):
+    """Runs one ORDER entry (t, i, part): part 0 is a whole operation, parts
+    1 and 2 the two halves of a two-step one. Records (result, loaded) per
+    operation: the first error of its parts, the load of its last part."""
+    t, i, part = entry
+    f = OPS[t][i]
+    if part:
+        f = f[part - 1]
+    res, got = _call(W, f)
+    if part == 2 and results[(t, i)][0] != 'ok':
+        res = results[(t, i)][0]
+    results[(t, i)] = (res, got)
+
+
+def _obj(W, oid):
+    if oid == 0:
+        return None
+    if oid < 0:
+        return EMPTY
+    return W.OBJ.get(oid, ('missing', oid))
+
+
+def _describe(W, value):
+    if value is None:
+        return 'None'
+    if value is EMPTY:
+        return 'empty'
+    for oid, o in W.OBJ.items():
+        if o is value:
+            return NAMES.get(oid, '#%d' % oid)
+    return '%s object at 0x%x (not a model object)' % (type(value).__name__, id(value))
+
+
+def _peek(x, name):
+    """The raw content of slot `name` of x (EMPTY when NULL)."""
+    d = type(x).__dict__.get(name)
+    if isinstance(d, _ObjMember):
+        d = d.raw
+    if d is None:
+        return ('no slot', name)
+    try:
+        return d.__get__(x, type(x))
+    except AttributeError:
+        return EMPTY
+
+
+def _where(t, i):
+    return 't%d op %d (%s)' % (t, i, TEXT[t][i])
+
+
+def _check_op(W, t, i, results):
+    """The difference between operation (t, i)'s result and the model's, or None."""
+    exp_res, exp_id = EXPECT[(t, i)]
+    res, got = results.get((t, i), ('not run', _NOLOAD))
+    if res != exp_res:
+        return '%s: model %s, python %s' % (_where(t, i), exp_res, res)
+    if exp_id >= 0 and got is not _obj(W, exp_id):
+        return '%s: model loaded %s, python loaded %s' % (
+            _where(t, i), NAMES.get(exp_id, '#%d' % exp_id), _describe(W, got))
+    return None
+
+
+def _final_diff(W):
+    """The differences between the final state and the model's."""
+    out = []
+    if FINAL_OBJECTS is None:
+        return out
+    for n, (k, slots) in enumerate(FINAL_OBJECTS):
+        x = W.O[n]
+        if type(x) is not TYPES[k]:
+            out.append('final: o%d is a %s in python, a T%d in the model' % (n, type(x).__name__, k))
+            continue
+        for name, oid in slots:
+            got = _peek(x, name)
+            if got is not _obj(W, oid):
+                out.append('final: o%d.%s is %s in the model, %s in python'
+                           % (n, name, NAMES.get(oid, 'empty' if oid < 0 else '#%d' % oid),
+                              _describe(W, got)))
+    for label, d, exp in (('globals', G, FINAL_GLOBALS), ('builtins', B, FINAL_BUILTINS)):
+        got = [(k, v) for k, v in d.items()]
+        want = [(k, _obj(W, oid)) for k, oid in exp]
+        if len(got) != len(want) or any(gk != wk or gv is not wv
+                                         for (gk, gv), (wk, wv) in zip(got, want)):
+            out.append('final: %s are [%s] in the model, [%s] in python' % (
+                label,
+                ', '.join('%s=%s' % (k, NAMES.get(oid, '#%d' % oid)) for k, oid in exp),
+                ', '.join('%s=%s' % (k, _describe(W, v)) for k, v in got)))
+    return out
+
+
+def _compare(W, results, order):
+    out = []
+    for (t, i, part) in order:
+        if part != 1:
+            d = _check_op(W, t, i, results)
+            if d:
+                out.append(d)
+    return out + _final_diff(W)
+
+
+def _replay(prefix, counter=None):
+    W = build()
+    results = {}
+    for e in prefix:
+        _run_entry(W, e, results)
+    if counter is not None:
+        counter[0] += len(prefix)
+    return W, results
+
+
+class _Budget(Exception):
+    pass
+
+
+def linearize(budget=None):
+    """Looks for a serial order of the operations under which this Python
+    reproduces every result of the model's run: each thread's operations in
+    program order, and an operation that ended (in the model's run) before
+    another started stays before it; operations that overlapped may be
+    ordered either way, ORDER's way first. Returns (order, [], tries) on
+    success, else (the deepest order tried, its differences, tries)."""
+    budget = SEARCH_BUDGET if budget is None else budget
+    threads = sorted(set(t for (t, _, _) in ORDER))
+    queues = {t: [e for e in ORDER if e[0] == t] for t in threads}
+    rank = {e: k for k, e in enumerate(ORDER)}
+    tries = [0]
+    best = [[], ['no order tried']]
+
+    def note(prefix, diff):
+        if len(prefix) > len(best[0]) or (len(prefix) == len(best[0]) and len(diff) < len(best[1])):
+            best[0], best[1] = list(prefix), diff
+
+    def rec(W, results, prefix, heads):
+        if len(prefix) == len(ORDER):
+            diff = _final_diff(W)
+            if not diff:
+                return True
+            note(prefix, diff)
+            return False
+        live = [(t, queues[t][heads[t]]) for t in threads if heads[t] < len(queues[t])]
+        cands = []
+        for t, e in live:
+            start = SPAN[(e[0], e[1])][0]
+            if all(SPAN[(f[0], f[1])][1] >= start for u, f in live if u != t):
+                cands.append(e)
+        cands.sort(key=rank.__getitem__)
+        fresh = True
+        for e in cands:
+            if not fresh:
+                W, results = _replay(prefix, tries)
+            fresh = False
+            tries[0] += 1
+            if tries[0] > budget:
+                raise _Budget()
+            _run_entry(W, e, results)
+            prefix.append(e)
+            d = _check_op(W, e[0], e[1], results) if e[2] != 1 else None
+            if d:
+                note(prefix, [d])
+            else:
+                heads[e[0]] += 1
+                if rec(W, results, prefix, heads):
+                    return True
+                heads[e[0]] -= 1
+            prefix.pop()
+        return False
+
+    W, results = _replay([])
+    prefix = []
+    try:
+        if rec(W, results, prefix, {t: 0 for t in threads}):
+            return list(prefix), [], tries[0]
+    except _Budget:
+        return best[0], best[1] + ['search budget of %d operations exhausted' % budget], tries[0]
+    return best[0], best[1], tries[0]
+
+
+def serial_mismatches(lenient_temp=False, budget=None):
+    OPTIONS['lenient_temp'] = lenient_temp
+    """Runs the operations once, one by one, in ORDER, or if that does not
+    reproduce the model's results, in another order the model's run allows
+    (linearize). The differences from the model (empty: all agree)."""
+    W, results = _replay(ORDER)
+    if not _compare(W, results, ORDER):
+        return []
+    order, diff, _ = linearize(budget)
+    return diff
+
+
+def run_threaded(loops, overlap=False, order=None):
+    """One Python thread per logical thread; an operation starts when the
+    previous one in ORDER has finished (or, with overlap, started). Returns
+    (loops that agreed with the model, first differences seen)."""
+    order = ORDER if order is None else order
+    per_thread = [[] for _ in range(NTHREADS)]
+    for pos, e in enumerate(order):
+        per_thread[e[0]].append((pos, e))
+    agreed = 0
+    first = []
+    for _ in range(loops):
+        W = build()
+        cond = threading.Condition()
+        state = [0, 0]   # operations started, finished
+        results = {}
+
+        def body(t, W=W, cond=cond, state=state, results=results):
+            for pos, e in per_thread[t]:
+                with cond:
+                    while (state[0] if overlap else state[1]) != pos:
+                        cond.wait()
+                    state[0] += 1
+                    cond.notify_all()
+                _run_entry(W, e, results)
+                with cond:
+                    state[1] += 1
+                    cond.notify_all()
+
+        threads = [threading.Thread(target=body, args=(t,)) for t in range(NTHREADS)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        diff = _compare(W, results, order)
+        if diff:
+            first = first or diff
+        else:
+            agreed += 1
+    return agreed, first
+)PY";
+}
+
+const char* PythonMain() {
+  return R"PY(
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description='ftfuzz export: run the program on this Python.')
+    ap.add_argument('--serial', action='store_true',
+                    help='run once, serially, and check every result against the model')
+    ap.add_argument('--loops', type=int, default=LOOPS, help='threaded mode: repetitions')
+    ap.add_argument('--overlap', action='store_true',
+                    help='threaded mode: start an operation once the previous one started')
+    args = ap.parse_args(argv)
+    gil = getattr(sys, '_is_gil_enabled', lambda: True)()
+    W, results = _replay(ORDER)
+    order, diff, tries = (ORDER, [], 0) if not _compare(W, results, ORDER) else linearize()
+    how = 'the recorded order' if order is ORDER else 'an order found in %d tries' % tries
+    if args.serial:
+        for line in diff:
+            print('DIFFERENCE ' + line)
+        if diff:
+            print('serial: %d difference(s) from the model (%s); no allowed order reproduces it'
+                  % (len(diff), VARIANT))
+            print('deepest order tried: ' + ' '.join('t%d#%d%s' % (t, i, '.%d' % p if p else '')
+                                                     for t, i, p in order))
+            return 1
+        print('serial: %d operations agree with the model (%s), in %s' % (len(EXPECT), VARIANT, how))
+        return 0
+    if diff:
+        print('warning: no serial order reproduces the model; running the recorded order')
+        order = ORDER
+    agreed, first = run_threaded(args.loops, args.overlap, order)
+    print('threaded (%s, GIL %s): %d of %d loops agree with the model'
+          % ('overlap' if args.overlap else 'ordered', 'on' if gil else 'off', agreed, args.loops))
+    for line in first:
+        print('DIFFERENCE ' + line)
+    return 0 if (args.overlap or agreed == args.loops) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
+)PY";
+}
+
+}  // namespace ftf::tools
