@@ -33,11 +33,12 @@ int Usage(FILE* out) {
 int Variants() {
   // EXPECTS: what the harness reports for a mutant without TSan (gcc, asan);
   // UNDER TSAN: under the tsan preset ("-" when TSan cannot see more).
-  std::printf("%-34s %-14s %-11s %s\n", "VARIANT", "EXPECTS", "UNDER TSAN", "DESCRIPTION");
+  std::printf("%-34s %-66s %-11s %s\n", "VARIANT", "EXPECTS", "UNDER TSAN", "DESCRIPTION");
   for (const ftf::core::Variant& v : ftf::core::AllVariants()) {
-    const std::string plain = v.is_mutant ? v.expected_finding : "clean";
+    std::string plain = v.is_mutant ? v.expected_finding : "clean";
+    for (const std::string& k : v.also_found_as) plain += "|" + k;
     const std::string tsan = v.is_mutant ? ftf::core::ExpectedFinding(v, /*under_tsan=*/true) : "clean";
-    std::printf("%-34s %-14s %-11s %s\n", v.name.c_str(), plain.c_str(), tsan.c_str(), v.description.c_str());
+    std::printf("%-34s %-66s %-11s %s\n", v.name.c_str(), plain.c_str(), tsan.c_str(), v.description.c_str());
   }
   return 0;
 }

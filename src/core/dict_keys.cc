@@ -150,7 +150,13 @@ intptr_t KeysLookupLockHeld(const DictKeys* keys, const KeyHasher& h, const Obje
       if (k == key) return ix;
       // CPython asserts me_key != NULL and would crash in unicode_get_hash:
       // only a table mutated without its lock can get here.
-      if (k == nullptr) KeysFatal("NULL key under an index in a lock-held lookup (mutated without its lock?)", keys);
+      if (k == nullptr) {
+        // What CPython would do here is crash; say so in the finding format
+        // (a mutant that specializes without the lock gets here).
+        std::fprintf(stderr, "SUMMARY: ftfuzz: CRASH core/dict_keys.cc in KeysLookupLockHeld (NULL me_key: CPython "
+                             "dereferences it in unicode_get_hash)\n");
+        KeysFatal("NULL key under an index in a lock-held lookup (mutated without its lock?)", keys);
+      }
       (void)h.HashOf(k);  // unicode_get_hash(ep->me_key) == hash && unicode_eq: never equal for distinct interned keys
     } else if (ix == kDkixEmpty) {
       return kDkixEmpty;

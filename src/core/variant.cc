@@ -63,6 +63,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_half_migrated";
+    x.also_found_as = {"PREMATURE_FREE", "LEAK", "DOUBLE_FREE", "OVER_RELEASE"};
     x.description = "bytecode store uses the exchange, PyMember_SetOne keeps the CS with a plain read of the old value";
     // Both writers drop the same old value: the second decref hits the block
     // the first one freed. TSan first sees the plain read race the exchange.
@@ -87,6 +88,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_plain_store";
+    x.also_found_as = {"PREMATURE_FREE", "LEAK", "DOUBLE_FREE", "OVER_RELEASE"};
     x.description = "lock-free slot store done as a plain load of the old value and a plain store, no exchange (otherwise lockfree_slots_fixed)";
     // Two writers read the same old value; the second decref hits the freed
     // block (and one new value leaks). TSan sees the plain accesses first.
@@ -145,6 +147,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_unlocked_specializer";
+    x.also_found_as = {"CRASH"};
     x.description = "LOAD_GLOBAL specializes without the critical section";
     // The cache pairs an index read before a writer reused the entry with the
     // version taken after: the specialized load returns another name's value.

@@ -61,6 +61,11 @@ struct Variant {
   // Under the tsan preset, when TSan reports the racing accesses before the
   // ledger sees their consequence: "DATA_RACE". Empty: as expected_finding.
   std::string expected_finding_tsan;
+  // Other kinds the same bug shows as without TSan, depending on which
+  // symptom the interleaving reaches first (e.g. a lost reference is a
+  // USE_AFTER_FREE or a PREMATURE_FREE; CRASH: the modelled C code would
+  // dereference NULL).
+  std::vector<std::string> also_found_as;
   bool is_mutant = false;
 
   // Slots (issue 5).
