@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# tools/bench.sh - `./ftfuzz bench [--quick] [--json] [--no-build] [--sections=a,b]`
+#
+# Issue 9's benchmarks: fuzz-target throughput, time to find each mutant
+# (against the seed document's stress test, and with interleaving coverage or
+# PCT turned off), the core against the seeds' tables with the scheduling
+# hooks compiled out, and the hooks' cost. Prints a readable report (with
+# --json: the JSON document on stdout, the report on stderr) and saves
+# build/bench/results/<UTC timestamp>.{json,png,txt} plus latest.{json,png,txt}.
+# How to read it: docs/bench.md.
+#
+# Builds (incremental; only the targets the bench runs, never the unit tests):
+#   build/release  the fuzz targets, ftf, bench/ablation_fuzzer, bench/core_stress
+#   build/tsan, build/asan   the fuzz targets (the trees `./ftfuzz test` builds)
+#   build/bench        preset `bench`: -O2, scheduling hooks compiled OUT, no
+#                      libFuzzer instrumentation: the core microbenchmarks
+#   build/bench-hooks  preset `bench-hooks`: the same with the hooks compiled in
+#   build/bench-tsan, build/bench-asan (full run only): the stress test and the
+#                      ablation fuzzer under each sanitizer
+# Environment: FTF_CLANGXX and JOBS (exported by ./ftfuzz); FTF_BENCH_LEAN=1
+# (with --quick: skip the release tree, see below); full run only:
+# FTF_BENCH_CAP (time-to-find cap, s; default 15), FTF_BENCH_ABLATION_CAP
+# (default 15), FTF_BENCH_ABLATION (comma-separated mutants; default all).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CXX="${FTF_CLANGXX:-clang++-19}"
+JOBS="${JOBS:-2}"
+export JOBS
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 2; }
+
+quick=0 json=0 do_build=1 sections=""
+for a in "$@"; do
+  case "$a" in
+    --quick) quick=1 ;;
+    --json) json=1 ;;
+    --no-build) do_build=0 ;;
+    --sections=*) sections="${a#--sections=}" ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$a' (usage: ./ftfuzz bench [--quick] [--json] [--no-build] [--sections=a,b])" ;;
+  esac
+done
+
+# Configure like ./ftfuzz does (same command, same log), only when needed.
+configure() {  # preset [dir]
+  local preset="$1" dir="build/$1"
+  if [ ! -f "$dir/build.ninja" ] || ! grep -q "CMAKE_CXX_COMPILER:.*=.*$CXX\$" "$dir/CMakeCache.txt" 2>/dev/null; then
+    say "configuring preset $preset with $CXX"
+    mkdir -p build
+    cmake --preset "$preset" -DCMAKE_CXX_COMPILER="$CXX" >"$dir.configure.log" 2>&1 \
+      || { cat "$dir.configure.log" >&2; die "configure of preset $preset failed"; }
+  fi
+}
+
+build_targets() {  # preset target...
+  local preset="$1"; shift
+  configure "$preset"
+  say "building $* in build/$preset"
+  if ! cmake --build "build/$preset" -j "$JOBS" --target "$@" >"build/$preset.bench-build.log" 2>&1; then
+    # Other engineers edit src/ while the bench runs: a tree that fails to
+    # build is measured with the binaries it has, and the report says so.
+    grep -E 'error' "build/$preset.bench-build.log" | head -n 5 >&2 || true
+    local t missing=0
+    for t in "$@"; do
+      [ -n "$(find "build/$preset" -name "$t" -type f -perm -u+x 2>/dev/null | head -n 1)" ] || missing=1
+    done
+    [ "$missing" -eq 0 ] || die "build of $preset ($*) failed (log: build/$preset.bench-build.log)"
+    say "warning: build of $preset failed; measuring its existing (older) binaries"
+    FTF_BENCH_STALE="${FTF_BENCH_STALE:+$FTF_BENCH_STALE,}$preset"
+    export FTF_BENCH_STALE
+  fi
+}
+
+# FTF_BENCH_LEAN=1 with --quick (what the CI smoke check uses): no release
+# tree (the costliest build: the fuzz targets' libraries with libFuzzer
+# instrumentation). Its rows and the ablations (which need a libFuzzer tree
+# with bench/ablation_fuzzer) are then reported as skipped, and the stress
+# test runs from build/bench.
+lean=0
+[ "$quick" -eq 1 ] && [ "${FTF_BENCH_LEAN:-0}" = 1 ] && lean=1
+export FTF_BENCH_LEAN="$lean"
+if [ "$do_build" -eq 1 ]; then
+  t0=$(date +%s)
+  if [ "$lean" -eq 0 ]; then
+    build_targets release slots_fuzzer globals_fuzzer core_fuzzer ftf ablation_fuzzer core_stress expected_findings
+  fi
+  build_targets tsan slots_fuzzer globals_fuzzer core_fuzzer ftf
+  build_targets asan slots_fuzzer globals_fuzzer core_fuzzer
+  if [ "$lean" -eq 1 ]; then
+    build_targets bench slot_store_bench globals_contention_bench expected_findings core_stress
+  else
+    build_targets bench slot_store_bench globals_contention_bench expected_findings
+  fi
+  build_targets bench-hooks slot_store_bench globals_contention_bench
+  if [ "$quick" -eq 0 ]; then
+    build_targets bench-tsan core_stress ablation_fuzzer
+    build_targets bench-asan core_stress ablation_fuzzer
+  fi
+  say "builds up to date ($(( $(date +%s) - t0 )) s)"
+fi
+
+out_dir="build/bench/results"
+mkdir -p "$out_dir"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+[ "$quick" -eq 1 ] && stamp="$stamp-quick"
+json_out="$out_dir/$stamp.json"
+args=(--root "$ROOT" --out "$json_out")
+[ "$quick" -eq 1 ] && args+=(--quick)
+[ -n "$sections" ] && args+=(--sections "$sections")
+python3 bench/bench_driver.py "${args[@]}" || die "the measurements failed"
+python3 bench/bench_report.py "$json_out" >"$out_dir/$stamp.txt"
+# The chart needs matplotlib (Debian's python3-matplotlib): the first python3
+# on PATH may be another installation without it.
+plot_py=""
+for py in python3 /usr/bin/python3; do
+  if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import matplotlib' 2>/dev/null; then plot_py="$py"; break; fi
+done
+[ -n "$plot_py" ] || die "no python3 with matplotlib (apt-get install python3-matplotlib)"
+"$plot_py" tools/bench_plot.py "$json_out" "$out_dir/$stamp.png" || die "the chart failed"
+for ext in json png txt; do cp "$out_dir/$stamp.$ext" "$out_dir/latest.$ext"; done
+if [ "$json" -eq 1 ]; then
+  cat "$out_dir/$stamp.txt" >&2
+  cat "$json_out"
+else
+  cat "$out_dir/$stamp.txt"
+fi
+say "saved $out_dir/$stamp.{json,png,txt} (and latest.*)"
