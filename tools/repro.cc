@@ -1,10 +1,12 @@
-// repro.cc - `ftf repro FILE [--variant=V] [--runs=N]`: replay one input.
+// repro.cc - `ftf repro FILE [--variant=V] [--runs=N] [--threads=K]`.
 //
 // Accepts a libFuzzer crash file, a corpus file, or a text program. Prints
 // the program, replays it deterministically with full tracing, prints the
 // finding report (or "no finding"), and with --runs=N checks that N replays
-// give the same trace hash and the same finding. Exit status: 0 no finding,
-// 1 finding, 2 usage or input error.
+// give the same trace hash and the same finding. With --threads=K it then
+// replays the program K times on real threads (repro_threads.cc) and prints
+// how often each finding appeared. Exit status: 0 no finding, 1 finding
+// (deterministic or in a real-thread run), 2 usage or input error.
 
 #include "tools/repro.h"
 
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "audit/determinism.h"
 #include "audit/report.h"
@@ -24,8 +27,63 @@ namespace ftf::tools {
 namespace {
 
 int Usage() {
-  std::fprintf(stderr, "usage: ftf repro FILE [--variant=NAME] [--runs=N]\n");
+  std::fprintf(stderr, "usage: ftf repro FILE [--variant=NAME] [--runs=N] [--threads=K] [--timeout=SECONDS]\n");
   return 2;
+}
+
+// "--name=N" with N in [lo, hi]; prints the error and returns false otherwise.
+bool ParseCount(const char* arg, size_t prefix, long lo, long hi, long* out) {
+  char* end = nullptr;
+  *out = std::strtol(arg + prefix, &end, 10);
+  if (end == arg + prefix || *end != '\0' || *out < lo || *out > hi) {
+    std::fprintf(stderr, "ftf repro: %.*s needs a number from %ld to %ld, not '%s'\n", static_cast<int>(prefix - 1),
+                 arg, lo, hi, arg + prefix);
+    return false;
+  }
+  return true;
+}
+
+// Prints the real-thread statistics; true if any run found something.
+bool PrintThreadStats(const ThreadReplayStats& s, const std::string& expected_kind, const std::string& variant,
+                      int threads) {
+  std::printf("== Real threads (%d thread%s, variant %s) ==\n", threads, threads == 1 ? "" : "s", variant.c_str());
+  if (!s.first_crash_output.empty()) {
+    std::printf("first report of a killed worker (stderr):\n%s", s.first_crash_output.c_str());
+    if (s.first_crash_output.back() != '\n') std::printf("\n");
+  }
+  // The headline names the deterministic finding's kind, else the most frequent one.
+  std::string kind = expected_kind;
+  if (kind.empty()) {
+    int best = 0;
+    for (const auto& [k, n] : s.kinds) {
+      if (n > best) {
+        best = n;
+        kind = k;
+      }
+    }
+  }
+  if (kind.empty()) {
+    std::printf("no finding in %d/%d real-thread runs\n", s.runs_done, s.runs_requested);
+  } else {
+    auto it = s.kinds.find(kind);
+    int n = it == s.kinds.end() ? 0 : it->second;
+    // A real DEADLOCK or LIVELOCK never ends: the replay sees it as a hang.
+    const bool hang_is_it = kind == "DEADLOCK" || kind == "LIVELOCK";
+    if (hang_is_it && s.kinds.count("HANG")) n += s.kinds.at("HANG");
+    std::printf("finding %s in %d/%d real-thread runs%s\n", kind.c_str(), n, s.runs_done,
+                hang_is_it && s.kinds.count("HANG") ? " (counting hangs)" : "");
+  }
+  for (const auto& [k, n] : s.kinds) {
+    const std::string& msg = s.first_message.at(k);
+    std::printf("  %-16s %6d  first at %s%s%s\n", k.c_str(), n, s.first_location.at(k).c_str(), msg.empty() ? "" : ": ",
+                msg.c_str());
+  }
+  std::printf("  %-16s %6d\n", "clean", s.clean);
+  if (s.stopped_early) {
+    std::printf("stopped after %d hangs: %d of %d runs were not attempted\n", s.kinds.count("HANG") ? s.kinds.at("HANG") : 0,
+                s.runs_requested - s.runs_done, s.runs_requested);
+  }
+  return s.with_finding() > 0;
 }
 
 }  // namespace
@@ -34,17 +92,21 @@ int ReproCommand(int argc, char** argv) {
   std::string path;
   std::string variant_name = "locked";
   long runs = 1;
+  long threads = 0;
+  long timeout_s = 5;
+  const char* worker = nullptr;  // internal: --threads-worker=FIRST:RUNS:FD (repro.h)
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (std::strncmp(a, "--variant=", 10) == 0) {
       variant_name = a + 10;
     } else if (std::strncmp(a, "--runs=", 7) == 0) {
-      char* end = nullptr;
-      runs = std::strtol(a + 7, &end, 10);
-      if (end == a + 7 || *end != '\0' || runs < 1 || runs > 1000000) {
-        std::fprintf(stderr, "ftf repro: --runs needs a number from 1 to 1000000, not '%s'\n", a + 7);
-        return 2;
-      }
+      if (!ParseCount(a, 7, 1, 1000000, &runs)) return 2;
+    } else if (std::strncmp(a, "--threads=", 10) == 0) {
+      if (!ParseCount(a, 10, 1, 1000000, &threads)) return 2;
+    } else if (std::strncmp(a, "--threads-worker=", 17) == 0) {
+      worker = a + 17;
+    } else if (std::strncmp(a, "--timeout=", 10) == 0) {
+      if (!ParseCount(a, 10, 1, 3600, &timeout_s)) return 2;
     } else if (a[0] == '-') {
       std::fprintf(stderr, "ftf repro: unknown option '%s'\n", a);
       return Usage();
@@ -67,6 +129,11 @@ int ReproCommand(int argc, char** argv) {
     return 2;
   }
   const program::Program& p = *loaded;
+  if (worker != nullptr) {
+    int first = 0, count = 0, fd = -1;
+    if (std::sscanf(worker, "%d:%d:%d", &first, &count, &fd) != 3 || fd < 0) return Usage();
+    ThreadReplayWorker(p, *variant, first, count, fd);
+  }
   std::printf("%s\n", program::ToText(p).c_str());
 
   runner::Runner r;
@@ -90,11 +157,20 @@ int ReproCommand(int argc, char** argv) {
   if (runs > 1) {
     std::printf("%ld replays: identical trace hash %016llx and outcome\n", same, static_cast<unsigned long long>(hash));
   }
+  auto real_threads = [&](const std::string& expected_kind) {
+    if (threads == 0) return false;
+    ThreadReplayOptions topts;
+    topts.variant = variant;
+    topts.runs = static_cast<int>(threads);
+    topts.timeout_ms = static_cast<int>(timeout_s * 1000);
+    topts.worker_binary = "/proc/self/exe";
+    return PrintThreadStats(ReplayOnThreads(p, topts), expected_kind, variant->name, static_cast<int>(p.threads.size()));
+  };
   if (!first.finding) {
     std::printf("no finding (variant %s, %llu steps, %llu context switches, trace hash %016llx)\n",
                 variant->name.c_str(), static_cast<unsigned long long>(first.exec.steps),
                 static_cast<unsigned long long>(first.exec.context_switches), static_cast<unsigned long long>(hash));
-    return 0;
+    return real_threads("") ? 1 : 0;
   }
   // Re-run once more so the trace and ledger describe the failing run.
   runner::RunOutcome shown = r.Run(p, opts);
@@ -107,6 +183,7 @@ int ReproCommand(int argc, char** argv) {
   ctx.ledger = &r.ledger();
   ctx.determinism = &det;
   std::fputs(audit::BuildReport(*first.finding, ctx).c_str(), stdout);
+  real_threads(audit::FindingKindName(first.finding->kind));
   return 1;
 }
 

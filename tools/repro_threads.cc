@@ -1,0 +1,283 @@
+// repro_threads.cc - `repro --threads=K`: the program on real threads, K
+// times, in forked workers (see repro.h for why and what is counted).
+//
+// Protocol: a worker runs runs [first, K) and writes one line per finished
+// run to a pipe: "<run>\t<KIND or clean>\t<location>\n". Its stderr goes to a
+// second pipe. The parent polls both; no line for timeout_ms means a hang
+// (the worker is killed), end of file before run K-1 means the worker died
+// (a sanitizer report, a signal): either way the run in progress is counted
+// and a new worker takes the next one.
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "audit/finding.h"
+#include "audit/ledger.h"
+#include "audit/sanitizer_report.h"
+#include "program/text.h"
+#include "runner/world.h"
+#include "sched/fiber_executor.h"
+#include "sched/thread_executor.h"
+#include "tools/repro.h"
+
+namespace ftf::tools {
+namespace {
+
+// Start delays for run `run` (0: none): a few bytes from splitmix64.
+sched::DelayPlan DelaysFor(int run) {
+  if (run == 0) return {};
+  uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(run);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  std::vector<uint8_t> bytes;
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<uint8_t>(x >> (8 * i)));
+  return sched::DelayPlan(std::move(bytes));
+}
+
+std::string OneLine(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\t') c = ' ';
+  return s;
+}
+
+}  // namespace
+
+void ThreadReplayWorker(const program::Program& p, const core::Variant& variant, int first, int runs, int fd) {
+  audit::CrashContext crash;
+  crash.variant = variant.name;
+  crash.input_path = "<real-thread replay>";
+  crash.program_text = [&p]() { return program::ToText(p); };
+  audit::SetCrashContext(&crash);
+  // World takes the fiber executor for step notes and yields; outside a
+  // fiber run those calls do nothing, and this one never runs.
+  sched::FiberExecutor unused;
+  runner::World world(unused);
+  // World exposes its ledger read-only; the options must change for real
+  // threads (see repro.h). The object itself is not const.
+  auto& ledger = const_cast<audit::RefLedger&>(world.ledger());
+  sched::ThreadExecutor pool;
+  const int n = static_cast<int>(p.threads.size());
+  for (int run = first; run < runs; ++run) {
+    audit::LedgerOptions opts;
+    opts.throw_on_finding = false;
+    opts.check_holders = false;
+    opts.keep_history = false;
+    ledger.set_options(opts);
+    world.Build(p, variant, /*record=*/false);
+    std::optional<audit::Finding> f;
+    try {
+      pool.Run(
+          n,
+          [&](int t) {
+            pool.Delay(t);
+            world.RunThread(t);
+          },
+          DelaysFor(run));
+      // The ledger's checks assume it sees each event in the order it
+      // happened. On real threads its observer calls race with the accesses
+      // they describe, so its conclusions are not sound (it reported
+      // USE_AFTER_FREE on `locked`, 1 run in a few hundred): a false report
+      // is as bad as a missed bug. On real threads only what cannot be
+      // misordered counts: sanitizer reports and model aborts (the worker
+      // dies; ClassifyCrash) and hangs. The deterministic replay above is
+      // where the ledger speaks.
+      opts.check_holders = true;
+      ledger.set_options(opts);
+      (void)world.TearDown();
+      f.reset();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ftf repro: real-thread run %d threw: %s\n", run, e.what());
+      std::fflush(stderr);
+      _exit(3);
+    }
+    std::string line = std::to_string(run) + "\t" + (f ? audit::FindingKindName(f->kind) : "clean") + "\t" +
+                       (f ? f->Location() : "") + "\t" + (f ? OneLine(f->message) : "") + "\n";
+    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+  }
+  _exit(0);
+}
+
+namespace {
+
+// The kind and location of a killed worker's run, from its stderr.
+void ClassifyCrash(const std::string& err, int status, std::string* kind, std::string* location) {
+  static constexpr char kFtf[] = "SUMMARY: ftfuzz: ";
+  size_t pos = err.rfind(kFtf);
+  if (pos != std::string::npos) {
+    size_t start = pos + sizeof(kFtf) - 1;
+    std::string line = err.substr(start, err.find('\n', start) - start);
+    size_t space = line.find(' ');
+    if (audit::ParseFindingKind(line.substr(0, space))) {
+      *kind = line.substr(0, space);
+      *location = space == std::string::npos ? "" : line.substr(space + 1);
+      return;
+    }
+  }
+  for (size_t p = err.find("SUMMARY: "); p != std::string::npos; p = err.find("SUMMARY: ", p + 1)) {
+    std::string line = err.substr(p, err.find('\n', p) - p);
+    if (std::optional<audit::SanitizerSummary> s = audit::ParseSanitizerSummary(line)) {
+      *kind = audit::FindingKindName(s->kind);
+      *location = s->site;
+      return;
+    }
+  }
+  *kind = "CRASH";
+  *location = WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                  : "exit status " + std::to_string(WEXITSTATUS(status));
+}
+
+void Record(ThreadReplayStats* s, const std::string& kind, const std::string& location,
+            const std::string& message = "") {
+  ++s->runs_done;
+  if (kind == "clean") {
+    ++s->clean;
+    return;
+  }
+  ++s->kinds[kind];
+  s->first_location.emplace(kind, location);
+  s->first_message.emplace(kind, message);
+}
+
+}  // namespace
+
+ThreadReplayStats ReplayOnThreads(const program::Program& p, const ThreadReplayOptions& options) {
+  const core::Variant& variant = options.variant != nullptr ? *options.variant : core::LockedVariant();
+  ThreadReplayStats stats;
+  stats.runs_requested = options.runs;
+  int hangs = 0;
+#if defined(FTF_TSAN)
+  // Workers are exec'd (see ThreadReplayOptions::worker_binary): they read
+  // the program from a text file.
+  const std::string binary = options.worker_binary.empty() ? "/proc/self/exe" : options.worker_binary;
+  char program_path[] = "/tmp/ftf-threads-XXXXXX";
+  const int program_fd = mkstemp(program_path);
+  if (program_fd >= 0) {
+    const std::string text = program::ToText(p);
+    ssize_t ignored = write(program_fd, text.data(), text.size());
+    (void)ignored;
+    close(program_fd);
+  }
+#endif
+  while (stats.runs_done < options.runs) {
+    if (hangs >= options.max_hangs) {
+      stats.stopped_early = true;
+      break;
+    }
+    int out_pipe[2];
+    int err_pipe[2];
+    if (pipe(out_pipe) != 0) break;
+    if (pipe(err_pipe) != 0) {
+      close(out_pipe[0]);
+      close(out_pipe[1]);
+      break;
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const int first = stats.runs_done;
+    pid_t pid = fork();
+    if (pid < 0) {
+      for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+      break;
+    }
+    if (pid == 0) {
+      close(out_pipe[0]);
+      close(err_pipe[0]);
+      dup2(err_pipe[1], 2);
+#if defined(FTF_TSAN)
+      const std::string spec =
+          "--threads-worker=" + std::to_string(first) + ":" + std::to_string(options.runs) + ":" + std::to_string(out_pipe[1]);
+      const std::string variant_arg = "--variant=" + variant.name;
+      execl(binary.c_str(), "ftf", "repro", program_path, variant_arg.c_str(), spec.c_str(), static_cast<char*>(nullptr));
+      std::fprintf(stderr, "ftf repro: cannot run the worker %s\n", binary.c_str());
+      _exit(5);
+#else
+      ThreadReplayWorker(p, variant, first, options.runs, out_pipe[1]);
+#endif
+    }
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    std::string out;
+    std::string err;
+    bool out_open = true;
+    bool err_open = true;
+    bool hung = false;
+    while (out_open && stats.runs_done < options.runs) {
+      pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
+      int r = poll(fds, 2, options.timeout_ms);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        hung = true;
+        break;
+      }
+      char buf[4096];
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        ssize_t got = read(fds[i].fd, buf, sizeof(buf));
+        if (got <= 0) {
+          (i == 0 ? out_open : err_open) = false;
+          continue;
+        }
+        if (i == 1) {
+          if (err.size() < (1u << 20)) err.append(buf, static_cast<size_t>(got));
+          continue;
+        }
+        out.append(buf, static_cast<size_t>(got));
+        for (size_t nl; (nl = out.find('\n')) != std::string::npos; out.erase(0, nl + 1)) {
+          std::string line = out.substr(0, nl);
+          size_t t1 = line.find('\t');
+          size_t t2 = line.find('\t', t1 + 1);
+          size_t t3 = line.find('\t', t2 + 1);
+          if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos) continue;
+          Record(&stats, line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1, t3 - t2 - 1), line.substr(t3 + 1));
+        }
+      }
+    }
+    if (hung) kill(pid, SIGKILL);
+    // Drain what is left of stderr (a dying sanitizer may still be writing).
+    if (!hung) {
+      char buf[4096];
+      for (;;) {
+        pollfd f{err_pipe[0], POLLIN, 0};
+        if (poll(&f, 1, 2000) <= 0) break;
+        ssize_t got = read(err_pipe[0], buf, sizeof(buf));
+        if (got <= 0) break;
+        if (err.size() < (1u << 20)) err.append(buf, static_cast<size_t>(got));
+      }
+    }
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (hung) {
+      ++hangs;
+      Record(&stats, "HANG", "no progress for " + std::to_string(options.timeout_ms) + " ms (DEADLOCK or LIVELOCK)");
+      continue;
+    }
+    if (stats.runs_done < options.runs) {
+      // The worker died during run runs_done.
+      std::string kind;
+      std::string location;
+      ClassifyCrash(err, status, &kind, &location);
+      Record(&stats, kind, location);
+      if (stats.first_crash_output.empty()) {
+        stats.first_crash_output = err.size() > 6000 ? err.substr(0, 6000) + "\n[...]\n" : err;
+      }
+    }
+  }
+#if defined(FTF_TSAN)
+  if (program_fd >= 0) unlink(program_path);
+#endif
+  return stats;
+}
+
+}  // namespace ftf::tools
