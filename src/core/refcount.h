@@ -21,7 +21,7 @@
 //           (shared == 0), by whoever's CAS produced exactly MERGED, or by
 //           whoever's explicit merge returned 0. That can be any thread.
 //
-// Every function takes the logical thread explicitly (no thread_local).
+// Every function takes the logical thread explicitly (no thread-local storage).
 // Faults (runtime.h) switch individual rules off for the auditor's tests.
 //
 // Thread-safety: all functions may be called from any logical thread on an

@@ -11,7 +11,8 @@
 // tests) OnAccess does nothing and WaitUntil yields the OS thread until the
 // predicate holds.
 //
-// The hook is process-wide, not thread_local: fibers share thread-locals. It is
+// The hook is process-wide, not in thread-local storage (the fibers of one OS
+// thread would all see one copy anyway). It is
 // installed before logical threads start and removed after they finish.
 
 #ifndef FTF_CORE_SCHED_HOOK_H_
@@ -70,7 +71,7 @@ class SchedHook {
   virtual void WaitUntil(const WaitSpec& spec) = 0;
 };
 
-// The installed hook, or nullptr. A plain global (not thread_local, not
+// The installed hook, or nullptr. A plain global (not thread-local storage, not
 // atomic): it is written only while no logical thread runs.
 extern SchedHook* g_sched_hook;
 inline SchedHook* CurrentSchedHook() { return g_sched_hook; }

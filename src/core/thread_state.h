@@ -3,7 +3,7 @@
 // Models the free-threading parts of PyThreadState / _PyThreadStateImpl
 // (Include/internal/pycore_tstate.h): the attach status, the eval breaker,
 // the critical-section stack top, the QSBR record, the biased-refcount merge
-// queue and the per-thread heap. The core never uses thread_local: every
+// queue and the per-thread heap. The core never uses thread-local storage: every
 // operation takes its ThreadState explicitly, because logical threads may be
 // fibers that share one OS thread.
 //

@@ -14,21 +14,13 @@
 #include <sstream>
 #include <string>
 
+#include "../runner/runner_test_util.h"
+
 namespace ftf::tools::testing {
 
-#if defined(FTF_TSAN)
-inline constexpr bool kUnderTsan = true;
-#else
-inline constexpr bool kUnderTsan = false;
-#endif
-
-// $FTF_SOURCE_DIR (set by ctest), else derived from this file's path.
-inline std::filesystem::path SourceDir() {
-  if (const char* env = std::getenv("FTF_SOURCE_DIR"); env && *env) return env;
-  std::string here = __FILE__;  // .../tests/tools/tools_test_util.h
-  for (int i = 0; i < 3; ++i) here = here.substr(0, here.find_last_of('/'));
-  return here;
-}
+// The source tree and the sanitizer flag, as the runner tests define them.
+using runner::testing::kUnderTsan;
+using runner::testing::SourceDir;
 
 inline std::string CorpusPath(const std::string& relative) { return (SourceDir() / "corpus" / relative).string(); }
 
