@@ -78,11 +78,19 @@ FindingException::FindingException(Finding f) : finding_(std::move(f)) {
 
 namespace {
 
-// The sites of a spin loop: in the recorded tail of the trace, the thread
-// with the most steps, and every site it passed at least twice. Sorted, so
-// the same loop gives the same set whatever step the budget ran out at.
+// How far back SpinSites looks: the executor's default ring. A full trace
+// holds the whole run, the ring only its tail; looking at the same tail in
+// both keeps the LIVELOCK location (and the SUMMARY line, the deduplication
+// key) the same in the fuzz target's report and in a full-trace replay.
+constexpr size_t kSpinWindow = 256;
+
+// The sites of a spin loop: in the last kSpinWindow steps of the trace, the
+// thread with the most steps, and every site it passed at least twice.
+// Sorted, so the same loop gives the same set whatever step the budget ran
+// out at.
 std::set<std::string> SpinSites(const sched::Trace& trace) {
-  const std::vector<sched::TraceStep> steps = trace.Steps();
+  std::vector<sched::TraceStep> steps = trace.Steps();
+  if (steps.size() > kSpinWindow) steps.erase(steps.begin(), steps.end() - kSpinWindow);
   std::map<int, int> per_thread;
   for (const sched::TraceStep& s : steps) ++per_thread[s.thread];
   int busiest = -1;

@@ -104,7 +104,7 @@ struct RunOptions {
   uint32_t fallback_quantum = 8;
   uint32_t pct_horizon = 1024;
   // Trace: keep the last `ring_size` steps (0: none), or every step.
-  uint32_t ring_size = 256;
+  uint32_t ring_size = 256;  // audit/finding.cc looks at the same tail for LIVELOCK sites
   bool full_trace = false;
   // Interleaving coverage (coverage.h).
   bool coverage = true;

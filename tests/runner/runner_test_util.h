@@ -29,9 +29,9 @@ inline constexpr bool kUnderTsan = false;
 // file's path (running the test binary directly).
 inline std::filesystem::path SourceDir() {
   if (const char* env = std::getenv("FTF_SOURCE_DIR"); env && *env) return env;
-  std::string here = __FILE__;  // .../tests/runner/runner_test_util.h
-  for (int i = 0; i < 3; ++i) here = here.substr(0, here.find_last_of('/'));
-  return here;
+  // .../tests/runner/runner_test_util.h, possibly spelled through "..", as
+  // in tests/tools' "../runner/runner_test_util.h": normalize first.
+  return std::filesystem::path(__FILE__).lexically_normal().parent_path().parent_path().parent_path();
 }
 
 // A corpus file (binary or text twin), relative to corpus/.

@@ -68,6 +68,42 @@ TEST(LivelockRegressionTest, LockfreeSlotsStillLivelocksOnTheReader) {
   EXPECT_EQ(again.trace_hash, first.trace_hash);
 }
 
+// The fuzz target reports from the ring of the last steps and the replay
+// re-runs with the full trace; both must name the same spin loop, or the
+// SUMMARY line (the deduplication key) changes between the crash and `ftf
+// repro`.
+TEST(LivelockRegressionTest, SameLocationWithTheRingAndWithTheFullTrace) {
+  // The regression with work before the spin on the spinning thread: the
+  // full trace holds those steps too, the ring does not.
+  absl::StatusOr<program::Program> p = program::ParseText(R"(ftfuzz program v1
+threads 2
+schedule direct
+bytes f8 f9
+
+t0 s0: o0.a = fresh
+
+t1:    member_set(o0, b, fresh)
+t1:    r0 = member_get(o0, b)
+t1:    r0 = member_get(o0, b)
+t1:    r0 = member_get(o0, b)
+t1:    r0 = member_get(o0, b)
+t1:    r1 = member_get(o0, a)
+)");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  Runner runner;
+  RunnerOptions ring;
+  ring.variant = core::FindVariant("lockfree_slots");
+  RunOutcome a = runner.Run(*p, ring);
+  ASSERT_TRUE(a.finding.has_value());
+  const std::string ring_location = a.finding->Location();
+  RunnerOptions full = ring;
+  full.exec.full_trace = true;
+  RunOutcome b = runner.Run(*p, full);
+  ASSERT_TRUE(b.finding.has_value());
+  EXPECT_EQ(b.finding->Location(), ring_location);
+  EXPECT_EQ(b.finding->step, a.finding->step);
+}
+
 TEST(LivelockRegressionTest, CleanOnLockedAndOnTheFix) {
   absl::StatusOr<program::Program> p = testing::LoadCorpusProgram(kRegression);
   ASSERT_TRUE(p.ok()) << p.status().message();

@@ -122,6 +122,22 @@ TEST(ReproCommandLine, CleanProgramOnThreadsExitsZero) {
   EXPECT_NE(r.output.find("no finding in 100/100 real-thread runs"), std::string::npos) << r.output;
 }
 
+// The DATA_RACE regression, replayed by `ftf repro` in a fresh process under
+// TSan, gives the race and an ftfuzz tail that names the input and the
+// variant it was replayed on (the "Reproduce with" line is what a user copies
+// next; it said --variant=locked before repro installed its crash context).
+TEST(ReproCommandLine, ReplaysARecordedRaceAndNamesTheVariant) {
+  if (!testing::kUnderTsan) GTEST_SKIP() << "a DATA_RACE needs the tsan preset";
+  const std::string file = CorpusPath("slots_fuzzer/regressions/20261122_first_run_hid_member_set_race");
+  testing::CommandResult r =
+      testing::RunCommand(testing::ToolBinary() + " repro " + file + " --variant=mutant_half_migrated");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("SUMMARY: ftfuzz: DATA_RACE"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Reproduce with: ./ftfuzz repro " + file + " --variant=mutant_half_migrated"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST(ReproCommandLine, BadThreadCountsAreUsageErrors) {
   const std::string base = testing::ToolBinary() + " repro " + CorpusPath("text/slots_fuzzer/seeds/publish_new_object.txt");
   EXPECT_EQ(testing::RunCommand(base + " --threads=0").exit_code, 2);
