@@ -15,7 +15,8 @@ Sections (keys of the JSON document):
                  (bench/core_stress.cc) for each mutant, for the fuzzer's
                  median time: rounds run, rounds that found something.
   ablation       time to find with interleaving coverage off and with PCT
-                 schedules off (bench/ablation_fuzzer.cc), from an empty corpus.
+                 schedules off (the real targets' FTF_INTERLEAVING_COVERAGE=0 and
+                 FTF_SCHEDULE=direct), from the seeds minus those that find the mutant.
   core_vs_seeds  the seeds' tables on the core, scheduling hooks compiled out.
   hook_cost      the same microbenchmarks with the hooks compiled in (idle).
 
@@ -474,40 +475,43 @@ def stress_loop(binary, variant, mode, budget, writes, reads):
 
 # ---------------------------------------------------------------------------
 # 2c. Ablations: interleaving coverage off, PCT off.
-SETTINGS = [("baseline", {}), ("no_coverage", {"FTF_BENCH_COVERAGE": "0"}),
-            ("no_pct", {"FTF_BENCH_SCHEDULE": "direct"})]
+SETTINGS = [("baseline", {}), ("no_coverage", {"FTF_INTERLEAVING_COVERAGE": "0"}),
+            ("no_pct", {"FTF_SCHEDULE": "direct"})]
 
 
 def section_ablation(ctx, vs):
+    """The real fuzz targets with one search aid switched off through their
+    environment switches (src/runner/fuzz_entry.h)."""
     if ctx.quick:
         tree, san = "release", "release"
         keep = {"mutant_cs_fallback_incref"}
         seeds, cap = [1], 3
     else:
-        tree, san = "bench-tsan", "tsan"
+        tree, san = "tsan", "tsan"
         keep = set(os.environ.get("FTF_BENCH_ABLATION", "").split(",")) - {""}
         seeds, cap = [1, 2, 3], int(os.environ.get("FTF_BENCH_ABLATION_CAP", "15"))
-    b = ctx.bench_bin(tree, "ablation_fuzzer")
     muts = [v for v in vs if v["mutant"] and (not keep or v["name"] in keep)]
-    if tree != "bench-tsan":
+    if tree != "tsan":
         muts = [v for v in muts if v["expected"] != "DATA_RACE"]
     rows, jobs = [], []
     for v in muts:
         t = target_of(v["name"])
+        b = ctx.fuzzer(tree, t)
         corpus, left_out = ("empty", [])
         if b is not None:
             corpus, left_out = leaveout_corpus(ctx, b, t, v["name"])
         for name, env in SETTINGS:
             row = {"mutant": v["name"], "setting": name, "build": tree, "corpus": "seeds minus detectors",
-                   "left_out": left_out, "cap_s": cap, "focus": t, "expected": sorted(expected_for(v, san))}
+                   "left_out": left_out, "cap_s": cap, "focus": t, "expected": sorted(expected_for(v, san)),
+                   "env": env}
             rows.append(row)
             if b is None:
-                row["skipped"] = ("lean quick run (FTF_BENCH_LEAN=1): no libFuzzer tree with the ablation fuzzer"
-                                  if ctx.lean else "build/%s/bench/ablation_fuzzer not built" % tree)
+                row["skipped"] = ("lean quick run (FTF_BENCH_LEAN=1): no release tree"
+                                  if ctx.lean else "build/%s/fuzzers/%s not built" % (tree, t))
                 continue
             row["runs"] = []
             for s in seeds:
-                jobs.append((row, lambda v=v, s=s, env=env, t=t, corpus=corpus:
+                jobs.append((row, lambda v=v, s=s, env=env, t=t, b=b, corpus=corpus:
                              find_once(ctx, b, t, v["name"], s, cap, corpus, expected_for(v, san), env=env)))
     for (row, _), r in zip(jobs, parallel(ctx, [j[1] for j in jobs])):
         row["runs"].append(r)
@@ -518,9 +522,7 @@ def section_ablation(ctx, vs):
                 row["mutant"], row["setting"], row["found"], len(row["runs"]),
                 ">" if row["median_s_censored"] else "", row["median_s"]))
     return {"build": tree, "seeds": seeds, "cap_s": cap, "rows": rows,
-            "switch_needed": "src/runner/fuzz_entry.cc: FTF_INTERLEAVING_COVERAGE=0 (RunOptions::coverage = false) "
-                             "and FTF_SCHEDULE=direct (decode every schedule as direct) read in FuzzInitialize, so the "
-                             "real targets can be ablated; until then bench/ablation_fuzzer.cc does the same"}
+            "switches": "FTF_INTERLEAVING_COVERAGE=0 / FTF_SCHEDULE=direct on the real targets (src/runner/fuzz_entry.h)"}
 
 
 # ---------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def main():
               ["mutant", "setting", "expected", "found", "median", "spread"], rows)
         left = sorted({"%s: %s" % (r["mutant"], ",".join(r.get("left_out", [])) or "-") for r in ab["rows"]})
         print("   left out: " + "; ".join(left))
-        print("   switch asked for: " + ab["switch_needed"])
+        print("   switches: " + ab.get("switches", "-"))
 
     core = doc.get("core_vs_seeds")
     if core:

@@ -82,8 +82,12 @@ def program(rng):
 
 
 def main():
-    out = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    args = sys.argv[1:]
+    if not args or len(args) > 2 or args[0].startswith("-") or (len(args) == 2 and not args[1].isdigit()):
+        sys.stderr.write(__doc__.strip().splitlines()[0] + "\nusage: make_goal_corpus.py OUT_DIR [COUNT]\n")
+        sys.exit(0 if args and args[0] in ("-h", "--help") else 2)
+    out = args[0]
+    count = int(args[1]) if len(args) == 2 else 8
     os.makedirs(out, exist_ok=True)
     rng = random.Random(20261122)
     for i in range(count):

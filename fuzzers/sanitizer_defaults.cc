@@ -3,8 +3,10 @@
 // ftf tool (an object in a static library would never be pulled in: the
 // runtimes look these functions up weakly).
 //
-// - TSan: halt on the first report (otherwise libFuzzer saves the empty input
-//   as the crash), and do not report libFuzzer's malloc in its signal handler.
+// - TSan: do not halt in the report (the hook records it and the harness
+//   reports the finding after the run, then aborts, so libFuzzer saves the
+//   input that raced; halting inside TSan's report could hang), and do not
+//   report libFuzzer's malloc in its signal handler.
 // - UBSan: halt and print a stack (the build also passes
 //   -fno-sanitize-recover=undefined).
 // - clang-14 only: the documented false-race workaround (README, presets).
@@ -13,7 +15,9 @@
 extern "C" {
 
 #if defined(FTF_TSAN)
-const char* __tsan_default_options() { return "halt_on_error=1:report_signal_unsafe=0:second_deadlock_stack=1"; }
+// halt_on_error=0: the report hook records a race and the run goes on; the
+// harness reports it when the run ends (src/audit/sanitizer_report.h).
+const char* __tsan_default_options() { return "halt_on_error=0:report_signal_unsafe=0:second_deadlock_stack=1"; }
 #if defined(FTF_CLANG14_TSAN_WORKAROUND)
 const char* __tsan_default_suppressions() { return "race:__TMC_END__\n"; }
 #endif

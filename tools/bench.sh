@@ -10,13 +10,13 @@
 # How to read it: docs/bench.md.
 #
 # Builds (incremental; only the targets the bench runs, never the unit tests):
-#   build/release  the fuzz targets, ftf, bench/ablation_fuzzer, bench/core_stress
+#   build/release  the fuzz targets, ftf, bench/core_stress
 #   build/tsan, build/asan   the fuzz targets (the trees `./ftfuzz test` builds)
 #   build/bench        preset `bench`: -O2, scheduling hooks compiled OUT, no
 #                      libFuzzer instrumentation: the core microbenchmarks
 #   build/bench-hooks  preset `bench-hooks`: the same with the hooks compiled in
-#   build/bench-tsan, build/bench-asan (full run only): the stress test and the
-#                      ablation fuzzer under each sanitizer
+#   build/bench-tsan, build/bench-asan (full run only): the stress test under
+#                      each sanitizer
 # Environment: FTF_CLANGXX and JOBS (exported by ./ftfuzz); FTF_BENCH_LEAN=1
 # (with --quick: skip the release tree, see below); full run only:
 # FTF_BENCH_CAP (time-to-find cap, s; default 15), FTF_BENCH_ABLATION_CAP
@@ -76,8 +76,8 @@ build_targets() {  # preset target...
 
 # FTF_BENCH_LEAN=1 with --quick (what the CI smoke check uses): no release
 # tree (the costliest build: the fuzz targets' libraries with libFuzzer
-# instrumentation). Its rows and the ablations (which need a libFuzzer tree
-# with bench/ablation_fuzzer) are then reported as skipped, and the stress
+# instrumentation). Its rows and the ablations (which run the release fuzz
+# targets in a quick run) are then reported as skipped, and the stress
 # test runs from build/bench.
 lean=0
 [ "$quick" -eq 1 ] && [ "${FTF_BENCH_LEAN:-0}" = 1 ] && lean=1
@@ -85,7 +85,7 @@ export FTF_BENCH_LEAN="$lean"
 if [ "$do_build" -eq 1 ]; then
   t0=$(date +%s)
   if [ "$lean" -eq 0 ]; then
-    build_targets release slots_fuzzer globals_fuzzer core_fuzzer ftf ablation_fuzzer core_stress expected_findings
+    build_targets release slots_fuzzer globals_fuzzer core_fuzzer ftf core_stress expected_findings
   fi
   build_targets tsan slots_fuzzer globals_fuzzer core_fuzzer ftf
   build_targets asan slots_fuzzer globals_fuzzer core_fuzzer
@@ -96,8 +96,8 @@ if [ "$do_build" -eq 1 ]; then
   fi
   build_targets bench-hooks slot_store_bench globals_contention_bench
   if [ "$quick" -eq 0 ]; then
-    build_targets bench-tsan core_stress ablation_fuzzer
-    build_targets bench-asan core_stress ablation_fuzzer
+    build_targets bench-tsan core_stress
+    build_targets bench-asan core_stress
   fi
   say "builds up to date ($(( $(date +%s) - t0 )) s)"
 fi

@@ -19,11 +19,13 @@
 // deterministic (the fiber executor), so the result depends only on the
 // input and the variant.
 //
-// Under ThreadSanitizer or AddressSanitizer a report kills the process (the
-// harness's halt_on_error), so every candidate then runs in a forked child
-// whose stderr is parsed for the `SUMMARY: ftfuzz: <KIND> <location>` line
-// the sanitizer hook prints (audit/sanitizer_report.h). DATA_RACE findings
-// can therefore only be minimized with the tsan build.
+// Under AddressSanitizer a report kills the process, and ThreadSanitizer
+// reports a race once per process, so under either every candidate runs in
+// a forked child (which inherits no report of its siblings): its outcome is
+// the Runner's finding (a TSan report becomes a DATA_RACE finding when the
+// run ends, audit/sanitizer_report.h) or, when it died, the `SUMMARY:
+// ftfuzz: <KIND> <location>` line of its stderr. DATA_RACE findings can
+// therefore only be minimized with the tsan build.
 //
 // Thread-safety: Minimize() uses one Runner (one process-wide SchedHook); call
 // it from one thread at a time.

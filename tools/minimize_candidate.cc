@@ -184,7 +184,10 @@ CandidateOutcome CandidateRunner::Run(const program::Program& p) {
   // normally (halt_on_error=0, e.g. in a test binary without the harness's
   // sanitizer defaults): it happened before anything the ledger saw later.
   if (ParseFtfSummary(err, &o)) return o;
-  if (!result.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+  // A complete result line means the child finished its run. Its exit status
+  // may still be TSan's exitcode (66: _exit is intercepted, and a race was
+  // reported and recorded, then returned by the Runner as the finding).
+  if (!result.empty() && result.back() == '\n' && WIFEXITED(status)) {
     size_t t1 = result.find('\t');
     size_t t2 = result.find('\t', t1 + 1);
     std::string kind = result.substr(0, t1);

@@ -16,9 +16,11 @@
 //     LIVELOCK spins or waits forever: WaitUntil without a hook yields the OS
 //     thread until its predicate holds) is counted as HANG, the worker is
 //     killed and a new one continues with the next run;
-//   - a sanitizer report (TSan's halt_on_error, ASan) kills the worker: the
-//     run is counted under the report's kind (DATA_RACE, ASAN, UBSAN, from
-//     the `SUMMARY:` lines of its stderr), and a new worker continues.
+//   - a sanitizer report kills the worker (ASan halts; a TSan report is
+//     recorded and the worker aborts after the run, since TSan reports a
+//     race once per process): the run is counted under the report's kind
+//     (DATA_RACE, ASAN, UBSAN, from the `SUMMARY:` lines of its stderr), and
+//     a new worker continues.
 // Run 0 has no delays; run i > 0 delays each thread's start by a spin count
 // derived from i (DelayPlan), so runs differ in a reproducible way (the real
 // interleaving still depends on the hardware).

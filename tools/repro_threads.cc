@@ -20,6 +20,7 @@
 #include <string>
 
 #include "audit/finding.h"
+#include "audit/report.h"
 #include "audit/ledger.h"
 #include "audit/sanitizer_report.h"
 #include "program/text.h"
@@ -94,6 +95,15 @@ void ThreadReplayWorker(const program::Program& p, const core::Variant& variant,
       ledger.set_options(opts);
       (void)world.TearDown();
       f.reset();
+      // A TSan report (halt_on_error=0: recorded, the run went on) ends this
+      // worker as TSan used to: the parent classifies the death from the
+      // ftfuzz SUMMARY line and starts a fresh worker (TSan reports a race
+      // once per process, so this worker could not count it again).
+      if (std::optional<audit::Finding> race = audit::TakePendingSanitizerFinding()) {
+        std::fprintf(stderr, "%s\n", audit::SummaryLine(*race).c_str());
+        std::fflush(stderr);
+        std::abort();
+      }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "ftf repro: real-thread run %d threw: %s\n", run, e.what());
       std::fflush(stderr);

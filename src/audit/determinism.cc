@@ -33,4 +33,20 @@ DeterminismCheck CheckDeterminism(const Finding& first, const std::function<std:
   return c;
 }
 
+DeterminismCheck CheckRaceRerun(const Finding& first, uint64_t first_trace_hash, uint64_t rerun_trace_hash) {
+  DeterminismCheck c;
+  c.rerun = first;
+  if (first_trace_hash != rerun_trace_hash) {
+    c.deterministic = false;
+    c.message = absl::StrFormat("NOT DETERMINISTIC: trace hash %016x, re-run with full tracing %016x (%s)",
+                                first_trace_hash, rerun_trace_hash, ShortDescription(first));
+    return c;
+  }
+  c.message = absl::StrFormat(
+      "re-run with full tracing: same trace (hash %016x); TSan reports a race once per process, so the re-run "
+      "does not report it again (%s)",
+      first_trace_hash, ShortDescription(first));
+  return c;
+}
+
 }  // namespace ftf::audit

@@ -10,6 +10,7 @@
 #ifndef FTF_AUDIT_DETERMINISM_H_
 #define FTF_AUDIT_DETERMINISM_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -30,6 +31,11 @@ struct DeterminismCheck {
 // its finding, or nullopt; a FindingException escaping it counts as its
 // finding) and compares kind, step and thread with `first`.
 DeterminismCheck CheckDeterminism(const Finding& first, const std::function<std::optional<Finding>()>& rerun);
+
+// For a DATA_RACE: ThreadSanitizer reports a pair of racing stacks once per
+// process, so a re-run in the same process cannot report the race again.
+// What can be checked is the run itself: the same trace (hash) both times.
+DeterminismCheck CheckRaceRerun(const Finding& first, uint64_t first_trace_hash, uint64_t rerun_trace_hash);
 
 }  // namespace ftf::audit
 

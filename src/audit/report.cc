@@ -2,6 +2,7 @@
 
 #include "audit/report.h"
 
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -180,10 +181,53 @@ std::string BuildReport(const Finding& f, const ReportContext& ctx) {
   return out;
 }
 
+namespace {
+
+std::atomic<bool> g_report_printed{false};
+
+// The first "dir/file.cc:123" in a finding's site ("core/refcount.cc:118",
+// "PyMutex_Lock@core/dict.cc:228", "core/a.cc:1 core/b.cc:2"), as
+// "file.cc(123)"; "ftfuzz(0)" when the site names no line.
+std::string FileParenLine(const std::string& site) {
+  size_t start = 0;
+  while (start < site.size()) {
+    size_t end = site.find(' ', start);
+    if (end == std::string::npos) end = site.size();
+    std::string token = site.substr(start, end - start);
+    if (size_t at = token.find('@'); at != std::string::npos) token = token.substr(at + 1);
+    const size_t colon = token.rfind(':');
+    if (colon != std::string::npos && colon + 1 < token.size() &&
+        token.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+      std::string file = token.substr(0, colon);
+      if (size_t slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
+      if (!file.empty()) return absl::StrFormat("%s(%s)", file, token.substr(colon + 1));
+    }
+    start = end + 1;
+  }
+  return "ftfuzz(0)";
+}
+
+}  // namespace
+
+std::string CrashStateLines(const Finding& f) {
+  std::string message = absl::StrFormat("%s %s", FindingKindName(f.kind), f.Location());
+  for (char& c : message) {
+    if (c == ';' || c == '\n') c = ',';
+  }
+  return absl::StrFormat(
+      "[ftfuzz:FATAL:%s] Check failed: %s\n"
+      "ftfuzz: the abort below only ends the run: the bug is the finding above, in objects previously allocated "
+      "by the model, not in these native frames\n",
+      FileParenLine(f.site), message);
+}
+
+bool FtfuzzReportPrinted() { return g_report_printed.load(std::memory_order_acquire); }
+
 void ReportAndAbort(const Finding& f, const ReportContext& ctx) {
-  const std::string report = BuildReport(f, ctx);
+  const std::string report = BuildReport(f, ctx) + CrashStateLines(f);
   std::fwrite(report.data(), 1, report.size(), stderr);
   std::fflush(stderr);
+  g_report_printed.store(true, std::memory_order_release);
   std::abort();
 }
 

@@ -24,6 +24,11 @@
 // deduplicate across runs and machines. Sections whose data is missing are
 // left out. The text depends only on the input (no addresses anywhere), so
 // two runs of the same input print the same report.
+//
+// ReportAndAbort adds two lines for ClusterFuzz, whose stack analyzer skips
+// SUMMARY lines and would otherwise take every ftfuzz finding's crash state
+// from the same abort frames (ReportAndAbort, FuzzOneInput), merging all
+// findings into one testcase (CrashStateLines).
 
 #ifndef FTF_AUDIT_REPORT_H_
 #define FTF_AUDIT_REPORT_H_
@@ -75,9 +80,27 @@ std::string RegressionTestDraft(const Finding& f, const ReportContext& ctx);
 // The whole report, ending with the SUMMARY line and a newline.
 std::string BuildReport(const Finding& f, const ReportContext& ctx);
 
-// Prints BuildReport to stderr and calls abort(), so that libFuzzer saves
-// the input as crash-<sha1> (its deadly-signal handler).
+// The lines printed after the report, before abort():
+//   [ftfuzz:FATAL:refcount.cc(118)] Check failed: USE_AFTER_FREE core/refcount.cc:118 in STORE_ATTR_SLOT
+//   ftfuzz: the abort below only ends the run: ... previously allocated by ...
+// The first is in the format of a Chromium CHECK failure, which ClusterFuzz
+// parses into crash type "CHECK failure" (not a security bug) and a crash
+// state starting with the message, i.e. the SUMMARY location; the file and
+// line in brackets are the finding's first core site. The second contains
+// one of ClusterFuzz's stop markers ("previously allocated by"), so no frame
+// of the abort path joins the state: findings that share those frames would
+// otherwise be grouped as similar crashes. No ';' in the message (the parser
+// stops there).
+std::string CrashStateLines(const Finding& f);
+
+// Prints BuildReport and CrashStateLines to stderr and calls abort(), so
+// that libFuzzer saves the input as crash-<sha1> (its deadly-signal
+// handler). A sanitizer that handles the abort (handle_abort=1, as on
+// OSS-Fuzz) prints its own report; the ftfuzz tail is not printed again.
 [[noreturn]] void ReportAndAbort(const Finding& f, const ReportContext& ctx);
+
+// True once ReportAndAbort has printed a report in this process.
+bool FtfuzzReportPrinted();
 
 }  // namespace ftf::audit
 

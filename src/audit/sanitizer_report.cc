@@ -3,6 +3,9 @@
 
 #include "audit/sanitizer_report.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -89,6 +92,69 @@ std::optional<SanitizerSummary> ParseSanitizerSummary(std::string_view line) {
   return s;
 }
 
+namespace {
+
+// What the TSan hook records (see the header): the first SUMMARY line since
+// the last TakePendingSanitizerFinding, and the running thread's last
+// scheduling point. Plain data, written only by FTF_NO_SANITIZER_EVENTS code.
+struct PendingReport {
+  bool set = false;
+  char summary[1024] = {};
+  bool has_snapshot = false;
+  sched::FiberExecutor::StepSnapshot snapshot;
+};
+PendingReport g_pending;
+
+}  // namespace
+
+// Called by the TSan hook below (not in the header: nothing else may call it).
+void NotePendingSanitizerReport(const char* summary);
+FTF_NO_SANITIZER_EVENTS void NotePendingSanitizerReport(const char* summary) {
+  if (g_pending.set) return;
+  size_t n = 0;
+  while (summary[n] != '\0' && n + 1 < sizeof(g_pending.summary)) {
+    g_pending.summary[n] = summary[n];
+    ++n;
+  }
+  g_pending.summary[n] = '\0';
+  g_pending.has_snapshot = sched::FiberExecutor::SnapshotRunningThread(&g_pending.snapshot);
+  g_pending.set = true;
+}
+
+std::optional<Finding> TakePendingSanitizerFinding() {
+  if (!g_pending.set) return std::nullopt;
+  const std::string line = g_pending.summary;
+  const bool has_snapshot = g_pending.has_snapshot;
+  const sched::FiberExecutor::StepSnapshot snap = g_pending.snapshot;
+  g_pending = PendingReport{};
+  std::optional<SanitizerSummary> s = ParseSanitizerSummary(line);
+  if (!s.has_value()) {
+    // Not a SUMMARY line we know: still a sanitizer report, never dropped.
+    s = SanitizerSummary{};
+    s->kind = FindingKind::kDataRace;
+    s->tool = "ThreadSanitizer";
+    s->bug = line;
+  }
+  Finding f;
+  f.kind = s->kind;
+  f.auditor = s->tool;
+  f.site = s->site;
+  f.message = absl::StrFormat("%s reported %s%s", s->tool, s->bug, s->function.empty() ? "" : " in " + s->function);
+  if (has_snapshot) {
+    f.step = snap.steps;
+    f.thread = snap.thread;
+    if (snap.has_last) {
+      const StepNote note = UnpackStepNote(snap.note);
+      f.operation = StepNoteMnemonic(note);
+      if (note.valid && note.object_id != 0) f.objects.push_back(note.object_id);
+      if (f.site.empty() || f.site.rfind("core/atomics.h:", 0) == 0) {
+        f.site = absl::StrFormat("%s:%d", sched::ShortFile(snap.file), snap.line);
+      }
+    }
+  }
+  return f;
+}
+
 Finding FindingFromSanitizer(const SanitizerSummary& s) {
   Finding f;
   f.kind = s.kind;
@@ -135,20 +201,38 @@ std::string SanitizerFindingReport(std::string_view summary_line) {
 
 }  // namespace ftf::audit
 
-#if defined(FTF_TSAN) || defined(FTF_ASAN)
+#if defined(FTF_AUDIT_TSAN)
+namespace {
+FTF_NO_SANITIZER_EVENTS void WriteStderr(const char* s) {
+  size_t n = 0;
+  while (s[n] != '\0') ++n;
+  while (n > 0) {
+    const long w = syscall(SYS_write, 2, s, n);  // not intercepted (write() is)
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+}  // namespace
+
+// Overrides the runtime's weak default, which only prints the line. Runs
+// inside TSan's report: print and record, nothing else (see the header).
+extern "C" FTF_NO_SANITIZER_EVENTS void __sanitizer_report_error_summary(const char* error_summary) {
+  WriteStderr(error_summary);
+  WriteStderr("\n");
+  ftf::audit::NotePendingSanitizerReport(error_summary);
+}
+#elif defined(FTF_ASAN)
 // Overrides the sanitizer runtimes' weak default, which only prints the line.
-// Runs inside the runtime's report: keep TSan from analysing our own
-// accesses (a nested report would deadlock on the report lock).
 extern "C" void __sanitizer_report_error_summary(const char* error_summary) {
-#if defined(FTF_AUDIT_TSAN)
-  __tsan_ignore_thread_begin();
-#endif
   std::fprintf(stderr, "%s\n", error_summary);
-  const std::string extra = ftf::audit::SanitizerFindingReport(error_summary);
-  if (!extra.empty()) std::fwrite(extra.data(), 1, extra.size(), stderr);
+  // After ReportAndAbort the sanitizer reports the abort itself (its
+  // handle_abort=1, OSS-Fuzz's default): the finding is already printed, and
+  // a second ftfuzz tail would name it "ASAN" at the abort.
+  if (!ftf::audit::FtfuzzReportPrinted()) {
+    const std::string extra = ftf::audit::SanitizerFindingReport(error_summary);
+    if (!extra.empty()) std::fwrite(extra.data(), 1, extra.size(), stderr);
+  }
   std::fflush(stderr);
-#if defined(FTF_AUDIT_TSAN)
-  __tsan_ignore_thread_end();
-#endif
 }
 #endif

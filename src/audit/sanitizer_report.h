@@ -1,13 +1,14 @@
 // sanitizer_report.h - DATA_RACE / ASAN / UBSAN: the sanitizers' reports in
 // ftfuzz's format.
 //
-// Not a model of CPython: harness glue. ThreadSanitizer, AddressSanitizer
-// and UndefinedBehaviorSanitizer print their own reports and kill the
-// process (halt_on_error, fuzzers/sanitizer_defaults.cc). ftfuzz adds, right
-// after the sanitizer's own `SUMMARY: <Tool>: <bug> <file:line> in <fn>`
-// line, the program being run, the schedule and last steps of the active
-// fiber run, the "Reproduce with" command and a `SUMMARY: ftfuzz: <KIND>
-// <location>` line, so every crash file has the same shape.
+// Not a model of CPython: harness glue. AddressSanitizer and
+// UndefinedBehaviorSanitizer print their own reports and kill the process
+// (halt_on_error, fuzzers/sanitizer_defaults.cc). ftfuzz adds, right after
+// the sanitizer's own `SUMMARY: <Tool>: <bug> <file:line> in <fn>` line, the
+// program being run, the schedule and last steps of the active fiber run,
+// the "Reproduce with" command and a `SUMMARY: ftfuzz: <KIND> <location>`
+// line, so every crash file has the same shape. ThreadSanitizer's reports
+// become the same ftfuzz report by another path (below).
 //
 // Mechanism: the sanitizer runtimes print their SUMMARY line through the weak
 // hook __sanitizer_report_error_summary, which this library overrides in
@@ -16,8 +17,22 @@
 // input.) The override is linked in whenever the program calls
 // SetCrashContext, as the runner does before each input.
 //
+// ThreadSanitizer is different: its hook runs while TSan holds its slot
+// mutex, and any TSan event there (a call into instrumented code records a
+// function entry) can need a new trace part, whose allocation takes that
+// mutex again: the process hangs instead of reporting (seen in CI, a few
+// percent of races, depending on where in its trace part a thread is). So
+// under TSan the hook only prints the line and records it with the running
+// thread's last scheduling point, all without a sanitizer event
+// (FTF_NO_SANITIZER_EVENTS), and TSan runs with halt_on_error=0: the run
+// goes on, and the Runner turns the recorded report into the DATA_RACE
+// finding when the run ends (TakePendingSanitizerFinding); the fuzz target
+// then reports it like any finding, outside TSan.
+//
 // Thread-safety: SetCrashContext is set-up only (no logical thread running);
-// the hook runs on the reporting thread while the process dies.
+// the ASan/UBSan hook runs on the reporting thread while the process dies;
+// the TSan hook records the first report of a run (one OS thread runs the
+// fibers; real-thread replays take the report after joining their threads).
 
 #ifndef FTF_AUDIT_SANITIZER_REPORT_H_
 #define FTF_AUDIT_SANITIZER_REPORT_H_
@@ -63,6 +78,11 @@ Finding FindingFromSanitizer(const SanitizerSummary& s);
 // The ftfuzz part printed after the sanitizer's SUMMARY line: the finding
 // report (report.h) built from the current CrashContext and the active run.
 std::string SanitizerFindingReport(std::string_view summary_line);
+
+// The finding for the first sanitizer report recorded by the TSan hook since
+// the last call (nullopt if none), with the step, thread, operation and core
+// site of the logical thread that was running; clears the record.
+std::optional<Finding> TakePendingSanitizerFinding();
 
 }  // namespace ftf::audit
 

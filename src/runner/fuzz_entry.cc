@@ -27,6 +27,9 @@ struct FuzzState {
   const program::Program* current = nullptr;
   audit::CrashContext crash;
   bool warmed_up = false;
+  // Ablation switches (fuzz_entry.h): both on unless the environment says so.
+  bool interleaving_coverage = true;
+  bool force_direct = false;
 };
 FuzzState& State() {
   static FuzzState* s = new FuzzState();  // never destroyed: fibers outlive static destructors
@@ -53,9 +56,29 @@ const core::Variant& ChooseVariant(int* argc, char*** argv) {
   return *v;
 }
 
+namespace {
+
+// "0"/"1" (or unset: the default) for a switch; anything else is a usage error.
+bool SwitchFromEnv(const char* name, const char* off, const char* on, bool dflt) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return dflt;
+  if (std::strcmp(v, off) == 0) return false;
+  if (std::strcmp(v, on) == 0) return true;
+  std::fprintf(stderr, "ftfuzz: %s must be '%s' or '%s' (got '%s')\n", name, on, off, v);
+  std::exit(2);
+}
+
+}  // namespace
+
 void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
   FuzzState& s = State();
   s.variant = &ChooseVariant(argc, argv);
+  s.interleaving_coverage = SwitchFromEnv("FTF_INTERLEAVING_COVERAGE", "0", "1", true);
+  s.force_direct = !SwitchFromEnv("FTF_SCHEDULE", "direct", "input", true);
+  if (!s.interleaving_coverage) {
+    std::fprintf(stderr, "ftfuzz: FTF_INTERLEAVING_COVERAGE=0: libFuzzer sees code coverage only\n");
+  }
+  if (s.force_direct) std::fprintf(stderr, "ftfuzz: FTF_SCHEDULE=direct: every schedule runs as a direct one (no PCT)\n");
   s.target = target_name;
   s.runner = new Runner();
   s.crash.variant = s.variant->name;
@@ -68,8 +91,10 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
   FuzzState& s = State();
   if (s.runner == nullptr) FuzzInitialize(nullptr, nullptr, "fuzzer");
   program::Program p = program::Decode(std::span<const uint8_t>(data, size));
+  if (s.force_direct) p.schedule.kind = program::ScheduleKind::kDirect;
   RunnerOptions opts;
   opts.variant = s.variant;
+  opts.exec.coverage = s.interleaving_coverage;
   s.current = &p;
   RunOutcome out = s.runner->Run(p, opts);
   if (!s.warmed_up) {
@@ -91,9 +116,15 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
   audit::Finding first = *out.finding;
   RunnerOptions traced = opts;
   traced.exec.full_trace = true;
-  audit::DeterminismCheck det = audit::CheckDeterminism(first, [&]() -> std::optional<audit::Finding> {
-    return s.runner->Run(p, traced).finding;
-  });
+  audit::DeterminismCheck det;
+  if (first.kind == audit::FindingKind::kDataRace) {
+    const uint64_t first_hash = out.exec.trace_hash;
+    det = audit::CheckRaceRerun(first, first_hash, s.runner->Run(p, traced).exec.trace_hash);
+  } else {
+    det = audit::CheckDeterminism(first, [&]() -> std::optional<audit::Finding> {
+      return s.runner->Run(p, traced).finding;
+    });
+  }
   audit::ReportContext ctx;
   ctx.program = &p;
   ctx.input_path = "<crash file>";

@@ -8,6 +8,15 @@
 // runs it deterministically, and on a finding re-runs it with full tracing,
 // checks the re-run finds the same thing at the same step, prints the one
 // report format (audit/report.h) and aborts so libFuzzer saves the input.
+//
+// Two environment switches turn off a search aid, for measuring what it is
+// worth (./ftfuzz bench's ablations); a target prints a line when one is off:
+//   FTF_INTERLEAVING_COVERAGE=0  the executor does not set the interleaving
+//                                counters: libFuzzer sees code coverage only.
+//   FTF_SCHEDULE=direct          every input's schedule runs as a direct one,
+//                                whatever its PCT flag says (no PCT).
+// Their defaults ("1", "input") are what every fuzzing run should use; any
+// other value is a usage error (exit 2).
 
 #ifndef FTF_RUNNER_FUZZ_ENTRY_H_
 #define FTF_RUNNER_FUZZ_ENTRY_H_

@@ -18,6 +18,7 @@
 #include "core/stw.h"
 #include "core/type.h"
 #include "audit/ledger.h"
+#include "audit/sanitizer_report.h"
 #include "runner/world.h"
 
 namespace ftf::runner {
@@ -60,6 +61,9 @@ RunOutcome Runner::Run(const program::Program& p, const RunnerOptions& options) 
     // An auditor stopped the run (or the tear-down) at the failing step.
     out.finding = e.finding();
   }
+  // A TSan report during the run (the run went on after it, halt_on_error=0)
+  // came before anything an auditor stopped the run for.
+  if (std::optional<audit::Finding> race = audit::TakePendingSanitizerFinding()) out.finding = std::move(race);
   if (options.record_observations) out.observations = w.TakeObservations();
   return out;
 }

@@ -45,6 +45,21 @@ const char* ThreadStateName(ThreadReport::State s) {
 
 FTF_SCHED_INTERNAL FiberExecutor* FiberExecutor::Active() { return g_active; }
 
+FTF_NO_SANITIZER_EVENTS bool FiberExecutor::SnapshotRunningThread(StepSnapshot* out) {
+  const FiberExecutor* ex = g_active;
+  if (ex == nullptr || ex->cur_ < 0) return false;
+  const int me = ex->cur_;
+  const ThreadSlot& slot = ex->slots_[me];
+  out->thread = me;
+  out->steps = ex->trace_.steps_;
+  out->has_last = slot.has_last;
+  out->last_step = slot.last.step;
+  out->file = slot.last.file;
+  out->line = slot.last.line;
+  out->note = slot.last.note;
+  return true;
+}
+
 FiberExecutor::FiberExecutor(size_t stack_size) : stack_size_(stack_size) {}
 
 FiberExecutor::~FiberExecutor() {

@@ -184,6 +184,21 @@ class FiberExecutor final : public core::SchedHook {
   // The executor whose Run is in progress, or nullptr.
   static FiberExecutor* Active();
 
+  // The running logical thread's most recent scheduling point, read without
+  // any sanitizer event (FTF_NO_SANITIZER_EVENTS), for the sanitizer report
+  // hook: under TSan it runs inside TSan's report. False when no run is
+  // active or no logical thread is running.
+  struct StepSnapshot {
+    int thread = -1;
+    uint64_t steps = 0;      // steps recorded so far in the run
+    bool has_last = false;   // the thread's last step:
+    uint64_t last_step = 0;
+    const char* file = "";
+    int line = 0;
+    uint64_t note = 0;
+  };
+  static bool SnapshotRunningThread(StepSnapshot* out);
+
  private:
   enum class Request : uint8_t { kNone, kDone, kGrow, kDeadlock, kLivelock, kBodyException, kAbandoned };
   enum class Slot : uint8_t { kNotStarted, kRunning, kFinished };

@@ -40,6 +40,19 @@
 #endif
 #endif
 
+// No sanitizer instrumentation at all, not even TSan's function entry/exit
+// events (no_sanitize("thread") keeps those). For code that runs inside a
+// sanitizer's own report, where TSan holds its slot mutex: a trace event
+// there can need a new trace part, whose allocation takes that mutex and
+// never returns. Such code calls nothing instrumented (no libc either: TSan
+// intercepts strlen, printf, memcpy...; no_builtin keeps the optimizer from
+// turning its copy loops into such calls).
+#if defined(__clang__)
+#define FTF_NO_SANITIZER_EVENTS __attribute__((disable_sanitizer_instrumentation, no_builtin))
+#else
+#define FTF_NO_SANITIZER_EVENTS __attribute__((no_sanitize("thread", "address", "undefined")))
+#endif
+
 #ifndef FTF_SCHED_ALWAYS_INLINE  // (-DFTF_SCHED_ALWAYS_INLINE= to compare without)
 #if defined(__clang__) || defined(__GNUC__)
 #define FTF_SCHED_ALWAYS_INLINE __attribute__((always_inline))

@@ -103,6 +103,7 @@ class Trace {
   std::string FormatSwitches() const;
 
  private:
+  friend class FiberExecutor;  // SnapshotRunningThread reads steps_ with no sanitizer event
   uint64_t hash_ = 0;
   uint64_t steps_ = 0;
   bool full_ = false;

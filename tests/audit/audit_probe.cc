@@ -8,6 +8,10 @@
 // executor with a CrashContext installed, as the runner does:
 //   ledger   a ledger finding (PREMATURE_FREE) -> ReportAndAbort
 //   race     a plain store by both threads      -> TSan data race (tsan builds)
+//   race_big the same, with a program text whose rendering makes 400k
+//            function entries and exits: TSan events enough to need new
+//            trace parts, which hung the process when the report was built
+//            inside TSan's report hook (sanitizer_report.h)
 //   norace   the same with relaxed atomics      -> exits 0
 //   uaf      a load from a freed object's slot  -> ASan use-after-poison (asan builds)
 //   ubsan    a signed overflow inside a thread  -> UBSan (asan builds)
@@ -16,6 +20,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "audit/finding.h"
@@ -52,10 +57,24 @@ class Registers : public ftf::audit::HolderSource {
 
 volatile int g_overflow_base = INT_MAX;
 
+// An instrumented call that the optimizer keeps: each is a TSan function
+// entry and exit.
+[[gnu::noinline]] int Tick(int x) {
+  asm volatile("" : "+r"(x));
+  return x + 1;
+}
+
 int Run(const std::string& mode) {
   const ftf::program::Program program = ftf::program::EmptyProgram();
   ftf::audit::CrashContext crash;
-  crash.program_text = [&] { return ftf::program::ToText(program); };
+  crash.program_text = [&] {
+    if (mode == "race_big") {
+      int n = 0;
+      for (int i = 0; i < 200000; ++i) n = Tick(n);
+      if (n != 200000) std::abort();
+    }
+    return ftf::program::ToText(program);
+  };
   crash.input_path = "crash-probe";
   crash.variant = "locked";
   ftf::audit::SetCrashContext(&crash);
@@ -75,7 +94,7 @@ int Run(const std::string& mode) {
   auto body = [&](int t) {
     ftf::core::ThreadState& ts = rt.thread(t);
     ex.SetNote(ftf::audit::PackStepNote(0, ftf::program::OpCode::kStoreAttrSlot, id));
-    if (mode == "race") {
+    if (mode == "race" || mode == "race_big") {
       shared.StorePlain(t);
     } else if (mode == "norace") {
       shared.StoreRelaxed(t);
@@ -90,17 +109,22 @@ int Run(const std::string& mode) {
       if (mode == "uaf") (void)mine->slot(0).LoadSeqCst();  // the freed payload is poisoned
     }
   };
-  try {
-    ex.Run(2, body, Direct({0xF8, 0xF9}));
-  } catch (const ftf::audit::FindingException& e) {
+  auto report = [&](const ftf::audit::Finding& f) {
     ftf::audit::ReportContext ctx;
     ctx.program = &program;
     ctx.input_path = crash.input_path;
     ctx.variant = crash.variant;
     ctx.trace = &ex.trace();
     ctx.ledger = &ledger;
-    ftf::audit::ReportAndAbort(e.finding(), ctx);
+    ftf::audit::ReportAndAbort(f, ctx);
+  };
+  try {
+    ex.Run(2, body, Direct({0xF8, 0xF9}));
+  } catch (const ftf::audit::FindingException& e) {
+    report(e.finding());
   }
+  // As the Runner does: a TSan report was recorded and the run went on.
+  if (std::optional<ftf::audit::Finding> race = ftf::audit::TakePendingSanitizerFinding()) report(*race);
   std::printf("probe %s: no finding\n", mode.c_str());
   return 0;
 }
@@ -109,7 +133,7 @@ int Run(const std::string& mode) {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: audit_probe ledger|race|norace|uaf|ubsan|clean\n");
+    std::fprintf(stderr, "usage: audit_probe ledger|race|race_big|norace|uaf|ubsan|clean\n");
     return 2;
   }
   return Run(argv[1]);

@@ -141,6 +141,43 @@ TEST(ReportTest, FormatOfALedgerFinding) {
   EXPECT_EQ(rep.substr(rep.size() - summary.size() - 1), summary + "\n");
 }
 
+// The two lines for ClusterFuzz (report.h): a Chromium-style CHECK line whose
+// message is the SUMMARY location, with the first core site in brackets, and
+// a line with a stop marker. Checked against the format, written out here:
+//   ^[<anything>:<file>(<line>)] Check failed: <message without ';'>$
+TEST(CrashStateLinesTest, CheckLineCarriesTheSummaryLocation) {
+  const std::regex check(R"(^\[ftfuzz:FATAL:([^\]:(]+)\(([0-9]+)\)\] Check failed: ([^;\n]*)\n)");
+  struct Case {
+    FindingKind kind;
+    std::string site, operation, file, line;
+  };
+  const Case cases[] = {
+      {FindingKind::kUseAfterFree, "core/refcount.cc:118", "STORE_ATTR_SLOT", "refcount.cc", "118"},
+      {FindingKind::kDeadlock, "PyMutex_Lock@core/dict.cc:228", "", "dict.cc", "228"},
+      {FindingKind::kLivelock, "core/refcount.cc:129 core/refcount.cc:146", "", "refcount.cc", "129"},
+      {FindingKind::kLeak, "", "", "ftfuzz", "0"},
+      {FindingKind::kWrongValue, "core/dict_keys.cc", "LOAD_GLOBAL (g7; stale)", "ftfuzz", "0"},
+  };
+  for (const Case& c : cases) {
+    Finding f;
+    f.kind = c.kind;
+    f.site = c.site;
+    f.operation = c.operation;
+    const std::string lines = CrashStateLines(f);
+    SCOPED_TRACE(lines);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(lines, m, check));
+    EXPECT_EQ(m[1].str(), c.file);
+    EXPECT_EQ(m[2].str(), c.line);
+    std::string expected = std::string(FindingKindName(c.kind)) + " " + f.Location();
+    for (char& ch : expected) ch = ch == ';' ? ',' : ch;
+    EXPECT_EQ(m[3].str(), expected);
+    // The second line holds ClusterFuzz's stop marker, so the abort frames
+    // that every finding shares stay out of the crash state.
+    EXPECT_NE(lines.substr(lines.find('\n') + 1).find("previously allocated by"), std::string::npos);
+  }
+}
+
 TEST(ReportTest, TwoRunsGiveTheSameReport) {
   const program::Program p = TwoDrops();
   ScenarioResult a = RunScenario(p, false);

@@ -24,10 +24,13 @@ struct ProbeResult {
   bool died() const { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); }
 };
 
-ProbeResult RunProbe(const std::string& mode) {
+ProbeResult RunProbe(const std::string& mode, const std::string& env = "", int timeout_s = 0) {
   ProbeResult r;
-  // `exec`: the probe replaces the shell, so a signal death reaches pclose.
-  const std::string cmd = "exec " + std::string(FTF_AUDIT_PROBE) + " " + mode + " 2>&1";
+  // `exec`: the probe replaces the shell, so a signal death reaches pclose
+  // (`timeout` passes its child's signal death on, and KILLs a hang).
+  const std::string cmd = (env.empty() ? "" : "export " + env + "; ") + "exec " +
+                          (timeout_s > 0 ? "timeout -s KILL " + std::to_string(timeout_s) + " " : "") +
+                          std::string(FTF_AUDIT_PROBE) + " " + mode + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
   std::array<char, 4096> buf;
@@ -59,6 +62,33 @@ TEST(SanitizerReportTest, LedgerFindingAbortsWithTheReport) {
   EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(SUMMARY: ftfuzz: PREMATURE_FREE core/\S+ in STORE_ATTR_SLOT\n)")));
 }
 
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// After the report, the CHECK-style line ClusterFuzz builds its crash state
+// from (report.h: CrashStateLines), then the abort.
+TEST(SanitizerReportTest, LedgerFindingEndsWithTheCrashStateLines) {
+  ProbeResult r = RunProbe("ledger");
+  SCOPED_TRACE(r.output);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(SUMMARY: ftfuzz: PREMATURE_FREE (core/\S+ in STORE_ATTR_SLOT)\n\[ftfuzz:FATAL:\w+\.cc\([0-9]+\)\] Check failed: PREMATURE_FREE (\S+ in STORE_ATTR_SLOT)\nftfuzz: [^\n]*previously allocated by)")));
+  EXPECT_EQ(m[1].str(), m[2].str());
+}
+
+// OSS-Fuzz runs with handle_abort=1: the sanitizer then reports our abort.
+// The finding must still be named once, by ftfuzz, not a second time as an
+// "ASAN"/"DATA_RACE" finding at the abort.
+TEST(SanitizerReportTest, AHandledAbortAddsNoSecondFtfuzzSummary) {
+  ProbeResult r = RunProbe("ledger", "ASAN_OPTIONS=handle_abort=1 TSAN_OPTIONS=handle_abort=1");
+  SCOPED_TRACE(r.output);
+  EXPECT_TRUE(r.died());
+  EXPECT_EQ(Count(r.output, "SUMMARY: ftfuzz: "), 1u);
+  EXPECT_NE(r.output.find("SUMMARY: ftfuzz: PREMATURE_FREE"), std::string::npos);
+}
+
 TEST(SanitizerReportTest, CleanProbeExitsNormally) {
   ProbeResult r = RunProbe("clean");
   EXPECT_FALSE(r.died()) << r.output;
@@ -78,6 +108,18 @@ TEST(SanitizerReportTest, DataRaceIsReportedWithTheFtfuzzSummary) {
   EXPECT_TRUE(std::regex_search(r.output,
                                 std::regex(R"(SUMMARY: ftfuzz: DATA_RACE audit/audit_probe\.cc:[0-9]+ in STORE_ATTR_SLOT\n)")));
   EXPECT_NE(r.output.find("== Last "), std::string::npos) << "the schedule of the active run";
+  ExpectFtfuzzBlock(r, "DATA_RACE");
+}
+
+// The report of a race is built after the run, outside TSan's report: a
+// long rendering (hundreds of thousands of TSan events) must not hang.
+// Built inside the hook it needed a new TSan trace part, whose allocation
+// takes the mutex TSan holds during a report (a hang seen in CI).
+TEST(SanitizerReportTest, ARaceReportThatMakesManyTsanEventsDoesNotHang) {
+  ProbeResult r = RunProbe("race_big", "", /*timeout_s=*/120);
+  SCOPED_TRACE(r.output);
+  EXPECT_TRUE(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGABRT) << "status " << r.status;
+  EXPECT_NE(r.output.find("SUMMARY: ftfuzz: DATA_RACE audit/audit_probe.cc:"), std::string::npos);
   ExpectFtfuzzBlock(r, "DATA_RACE");
 }
 

@@ -18,6 +18,9 @@
 #     -runs=0 (check_seed_corpus, commented out upstream, run here anyway);
 #   - <target>.options parses as INI with a [libfuzzer] section of key = value,
 #     <target>.dict parses as a libFuzzer dictionary (the binary loads it);
+#   - a finding (globals_fuzzer, the popitem race on `locked`) with the
+#     runner's handle_abort=1: one ftfuzz SUMMARY and the CHECK-style line
+#     ClusterFuzz builds its crash state from;
 # and finally that the ClusterFuzzLite files agree with oss-fuzz/.
 # It refuses to pass vacuously: every target registered in
 # fuzzers/CMakeLists.txt must be in $OUT, with a non-empty seed corpus.
@@ -245,7 +248,23 @@ check_target() {  # san out target
   grep -qE "INFO: seed corpus: files: $n " "$log.seeds" && grep -q 'INITED' "$log.seeds" ||
     { fail "$san/$t: the replay did not run all $n seeds (log $log.seeds)"; return; }
   pass
-  say "  $t: ok (engine, sanitizers asan=$asan ubsan=$ubsan, $counters inline counters, $n seeds clean${dict_flag:+, dict})"
+  # A finding, as ClusterFuzz will see it: the CPython race that globals_fuzzer
+  # finds on `locked`, replayed with the runner's options (handle_abort=1).
+  # One ftfuzz SUMMARY, and the CHECK-style line ClusterFuzz takes its crash
+  # state from (docs/ossfuzz.md: How a finding looks to ClusterFuzz).
+  local found=""
+  if [ "$t" = globals_fuzzer ]; then
+    local input="corpus/globals_fuzzer/regressions/20261122_load_global_module_popitem_entry_reuse"
+    (cd /tmp && run_env "$f" -artifact_prefix="$WORK_DIR/" "$ROOT/$input") >"$log.finding" 2>&1 &&
+      { fail "$san/$t: $input ran clean (log $log.finding)"; return; }
+    [ "$(grep -c '^SUMMARY: ftfuzz: ' "$log.finding")" -eq 1 ] && grep -q '^SUMMARY: ftfuzz: WRONG_VALUE ' "$log.finding" ||
+      { fail "$san/$t: expected one 'SUMMARY: ftfuzz: WRONG_VALUE' (log $log.finding)"; return; }
+    grep -qE '^\[ftfuzz:FATAL:[a-z_]+\.cc\([0-9]+\)\] Check failed: WRONG_VALUE ' "$log.finding" ||
+      { fail "$san/$t: no ClusterFuzz crash-state line (log $log.finding)"; return; }
+    found=", a finding reported once"
+    pass
+  fi
+  say "  $t: ok (engine, sanitizers asan=$asan ubsan=$ubsan, $counters inline counters, $n seeds clean${dict_flag:+, dict}$found)"
 }
 
 # ---------------------------------------------------------------------------
