@@ -213,13 +213,43 @@ FTF_NO_SANITIZER_EVENTS void WriteStderr(const char* s) {
     n -= static_cast<size_t>(w);
   }
 }
+
+// "SUMMARY: ThreadSanitizer: SEGV ..." (or BUS, FPE, ILL, ABRT, TRAP): a
+// deadly signal, reported by sanitizer_common's signal handler, not by
+// TSan's race report (no TSan mutex held), and the process dies after it.
+FTF_NO_SANITIZER_EVENTS bool IsDeadlySignalSummary(const char* s) {
+  static const char kTool[] = "SUMMARY: ThreadSanitizer: ";
+  size_t i = 0;
+  for (; kTool[i] != '\0'; ++i) {
+    if (s[i] != kTool[i]) return false;
+  }
+  size_t n = 0;
+  while (s[i + n] >= 'A' && s[i + n] <= 'Z') ++n;
+  return n >= 3 && s[i + n] == ' ';
+}
+
+// The whole ftfuzz tail, for a deadly signal: nothing will run after it.
+// (Instrumented code is safe here: no TSan mutex is held.)
+void PrintFtfuzzTailBeforeDeath(const char* error_summary) {
+  // TSan reporting our own abort (handle_abort=1): the finding is printed.
+  if (ftf::audit::FtfuzzReportPrinted()) return;
+  __tsan_ignore_thread_begin();
+  const std::string extra = ftf::audit::SanitizerFindingReport(error_summary);
+  if (!extra.empty()) std::fwrite(extra.data(), 1, extra.size(), stderr);
+  std::fflush(stderr);
+  __tsan_ignore_thread_end();
+}
 }  // namespace
 
-// Overrides the runtime's weak default, which only prints the line. Runs
-// inside TSan's report: print and record, nothing else (see the header).
+// Overrides the runtime's weak default, which only prints the line. Inside
+// TSan's race report: print and record, nothing else (see the header).
 extern "C" FTF_NO_SANITIZER_EVENTS void __sanitizer_report_error_summary(const char* error_summary) {
   WriteStderr(error_summary);
   WriteStderr("\n");
+  if (IsDeadlySignalSummary(error_summary)) {
+    PrintFtfuzzTailBeforeDeath(error_summary);
+    return;
+  }
   ftf::audit::NotePendingSanitizerReport(error_summary);
 }
 #elif defined(FTF_ASAN)

@@ -18,6 +18,9 @@
 namespace ftf::runner {
 namespace {
 
+// Extra runs of a process's first input while it shows no finding (below).
+constexpr int kWarmUpRuns = 3;
+
 struct FuzzState {
   const core::Variant* variant = nullptr;
   std::string target = "fuzzer";
@@ -103,9 +106,13 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
     // inside it, and that adds happens-before edges a warm process does not
     // have, hiding races. A crash file found in a long fuzzing process is
     // replayed as the first input of a fresh one, so the first input runs
-    // twice: the model's run is identical (same trace), TSan's view is warm.
+    // again: the model's run is identical (same trace), TSan's view is warm.
+    // How many runs TSan needs to settle depends on the build (seen: a race
+    // that a second run showed with one build needed a third with another,
+    // when only the ledger's coverage instrumentation changed), hence up to
+    // kWarmUpRuns more, stopping at the first finding.
     s.warmed_up = true;
-    if (!out.finding) out = s.runner->Run(p, opts);
+    for (int i = 0; i < kWarmUpRuns && !out.finding; ++i) out = s.runner->Run(p, opts);
   }
   if (!out.finding) {
     s.current = nullptr;

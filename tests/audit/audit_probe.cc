@@ -13,6 +13,7 @@
 //            trace parts, which hung the process when the report was built
 //            inside TSan's report hook (sanitizer_report.h)
 //   norace   the same with relaxed atomics      -> exits 0
+//   segv     a store through a null pointer     -> the sanitizer's SEGV report
 //   uaf      a load from a freed object's slot  -> ASan use-after-poison (asan builds)
 //   ubsan    a signed overflow inside a thread  -> UBSan (asan builds)
 //   clean    nothing wrong                      -> exits 0
@@ -56,6 +57,7 @@ class Registers : public ftf::audit::HolderSource {
 };
 
 volatile int g_overflow_base = INT_MAX;
+int* volatile g_null = nullptr;
 
 // An instrumented call that the optimizer keeps: each is a TSan function
 // entry and exit.
@@ -96,6 +98,9 @@ int Run(const std::string& mode) {
     ex.SetNote(ftf::audit::PackStepNote(0, ftf::program::OpCode::kStoreAttrSlot, id));
     if (mode == "race" || mode == "race_big") {
       shared.StorePlain(t);
+    } else if (mode == "segv") {
+      (void)shared.LoadRelaxed();  // a scheduling point first, as in any core path
+      *g_null = t;
     } else if (mode == "norace") {
       shared.StoreRelaxed(t);
     } else if (mode == "ubsan") {
@@ -133,7 +138,7 @@ int Run(const std::string& mode) {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: audit_probe ledger|race|race_big|norace|uaf|ubsan|clean\n");
+    std::fprintf(stderr, "usage: audit_probe ledger|race|race_big|norace|segv|uaf|ubsan|clean\n");
     return 2;
   }
   return Run(argv[1]);

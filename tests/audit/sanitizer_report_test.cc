@@ -128,6 +128,19 @@ TEST(SanitizerReportTest, AtomicStoresAreNoDataRace) {
   EXPECT_FALSE(r.died()) << r.output;
   EXPECT_EQ(r.output.find("ThreadSanitizer"), std::string::npos) << r.output;
 }
+
+// A deadly signal under TSan is not recorded for after the run (nothing runs
+// after it): the hook prints the ftfuzz tail at once, outside TSan's race
+// report, and must not hang doing it.
+TEST(SanitizerReportTest, ASegvUnderTsanGetsTheFtfuzzTail) {
+  ProbeResult r = RunProbe("segv", "", /*timeout_s=*/120);
+  SCOPED_TRACE(r.output);
+  EXPECT_TRUE(r.died());
+  EXPECT_FALSE(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL) << "hung";
+  EXPECT_NE(r.output.find("SUMMARY: ThreadSanitizer: SEGV"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(SUMMARY: ftfuzz: [A-Z_]+ audit/audit_probe\.cc:[0-9]+)")));
+  ExpectFtfuzzBlock(r, "[A-Z_]+");
+}
 #else
 TEST(SanitizerReportTest, DataRaceNeedsTheTsanPreset) { GTEST_SKIP() << "DATA_RACE is reported by TSan: tsan preset"; }
 #endif
