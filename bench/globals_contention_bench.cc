@@ -17,10 +17,25 @@
 // sched_hook.h), which is cheaper to wake than CPython's parking lot and
 // costs CPU while waiting.
 //
+// Blocking is measured by a WaitMeter (wait_meter.h) installed for every
+// run: parks and wall-clock blocked time per mutex (the globals dict's, the
+// builtins dict's), summed over threads. With more readers than CPUs a
+// thread holding the dicts' critical section is preempted while others
+// arrive at the specializer, as on a big machine when every reader deopts at
+// once after an invalidation.
+//
 // Usage: globals_contention_bench [--readers N] [--iters N] [--interval_us N]
 //                                 [--variants a,b,c] [--repeat N]
+//                                 [--invalidation no|yes|both] [--json]
 // Defaults: readers = hardware threads, iters = 200000, interval = 100 us
-// (the document's 0.0001 s), variants = locked,trybegin_globals,islocked_globals.
+// (the document's 0.0001 s), variants = locked,trybegin_globals,islocked_globals,
+// invalidation both. The repetitions are the outer loop, so the variants are
+// interleaved (each repetition runs every variant once, in order).
+// --json: one object per run:
+//   {"bench":"globals","variant":..,"invalidation":"yes","rep":..,"readers":..,
+//    "seconds":..,"hit_pct":..,"deopts":..,"attempts":..,"contended":..,
+//    "invalidations":..,"parks":..,"blocked_s":..,"parks_globals":..,
+//    "blocked_s_globals":..,"parks_builtins":..,"blocked_s_builtins":..}
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +57,7 @@
 #include "core/stw.h"
 #include "core/thread_state.h"
 #include "core/variant.h"
+#include "wait_meter.h"
 
 namespace ftf::core {
 namespace {
@@ -52,6 +68,8 @@ struct Options {
   long interval_us = 100;
   std::vector<std::string> variants = {"locked", "trybegin_globals", "islocked_globals"};
   int repeat = 1;
+  std::vector<bool> invalidation = {false, true};
+  bool json = false;
 };
 
 struct Stats {
@@ -62,6 +80,10 @@ struct Stats {
   long attempts = 0;
   long contended = 0;
   long invalidations = 0;
+  long parks = 0;
+  double blocked_s = 0;
+  long parks_globals = 0, parks_builtins = 0;
+  double blocked_s_globals = 0, blocked_s_builtins = 0;
 };
 
 Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
@@ -88,6 +110,11 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
       StoreBuiltin(t0, env, names[i], values[i]);
     }
   }
+
+  bench::WaitMeter meter;
+  meter.Name(&env.globals->ob->ob_mutex, "globals");
+  meter.Name(&env.builtins->ob->ob_mutex, "builtins");
+  SchedHook* previous_hook = InstallSchedHook(&meter);
 
   std::atomic<bool> stop{false};
   std::atomic<long> invalidations{0};
@@ -148,6 +175,7 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
   auto end = std::chrono::steady_clock::now();
   stop.store(true);
   if (invalidator.joinable()) invalidator.join();
+  InstallSchedHook(previous_hook);
 
   DictFree(t0, env.globals);
   DictFree(t0, env.builtins);
@@ -161,6 +189,12 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
   s.attempts = attempts;
   s.contended = contended;
   s.invalidations = invalidations;
+  s.parks = meter.total_parks();
+  s.blocked_s = static_cast<double>(meter.total_blocked_ns()) * 1e-9;
+  s.parks_globals = meter.parks(0);
+  s.blocked_s_globals = static_cast<double>(meter.blocked_ns(0)) * 1e-9;
+  s.parks_builtins = meter.parks(1);
+  s.blocked_s_builtins = static_cast<double>(meter.blocked_ns(1)) * 1e-9;
   return s;
 }
 
@@ -181,6 +215,20 @@ bool ParseArgs(int argc, char** argv, Options* opt) {
       opt->interval_us = v;
     } else if (a == "--repeat" && next(&v)) {
       opt->repeat = static_cast<int>(v);
+    } else if (a == "--json") {
+      opt->json = true;
+    } else if (a == "--invalidation" && i + 1 < argc) {
+      const std::string w = argv[++i];
+      if (w == "no") {
+        opt->invalidation = {false};
+      } else if (w == "yes") {
+        opt->invalidation = {true};
+      } else if (w == "both") {
+        opt->invalidation = {false, true};
+      } else {
+        std::fprintf(stderr, "--invalidation: expected no, yes or both, got '%s'\n", w.c_str());
+        return false;
+      }
     } else if (a == "--variants" && i + 1 < argc) {
       opt->variants.clear();
       std::stringstream ss(argv[++i]);
@@ -188,7 +236,8 @@ bool ParseArgs(int argc, char** argv, Options* opt) {
       while (std::getline(ss, item, ',')) opt->variants.push_back(item);
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--readers N] [--iters N] [--interval_us N] [--variants a,b] [--repeat N]\n",
+                   "usage: %s [--readers N] [--iters N] [--interval_us N] [--variants a,b] [--repeat N] "
+                   "[--invalidation no|yes|both] [--json]\n",
                    argv[0]);
       return false;
     }
@@ -203,24 +252,44 @@ int main(int argc, char** argv) {
   using namespace ftf::core;
   Options opt;
   if (!ParseArgs(argc, argv, &opt)) return 2;
-  std::printf("LOAD_GLOBAL contention (gh-152075 benchmark on the model): %d reader threads, %ld iterations "
-              "x 11 loads each, invalidation interval %ld us, %u hardware threads, sched hooks %s\n",
-              opt.readers, opt.iters, opt.interval_us, std::thread::hardware_concurrency(),
-              FTF_SCHED_HOOKS ? "compiled in (none installed)" : "compiled out");
-  std::printf("%-18s %-13s %9s %8s %10s %10s %10s %8s\n", "variant", "invalidation", "seconds", "hit%",
-              "deopts", "attempts", "contended", "invals");
+  std::vector<const Variant*> variants;
   for (const std::string& name : opt.variants) {
     const Variant* v = FindVariant(name);
     if (v == nullptr) {
       std::fprintf(stderr, "unknown variant %s\n", name.c_str());
       return 2;
     }
-    for (bool inval : {false, true}) {
-      for (int rep = 0; rep < opt.repeat; ++rep) {
+    variants.push_back(v);
+  }
+  if (!opt.json) {
+    std::printf("LOAD_GLOBAL contention (gh-152075 benchmark on the model): %d reader threads, %ld iterations "
+                "x 11 loads each, invalidation interval %ld us, %u hardware threads, sched hooks %s\n",
+                opt.readers, opt.iters, opt.interval_us, std::thread::hardware_concurrency(),
+                FTF_SCHED_HOOKS ? "compiled in (none installed)" : "compiled out");
+    std::printf("%-18s %-13s %9s %8s %10s %10s %10s %8s %8s %9s\n", "variant", "invalidation", "seconds", "hit%",
+                "deopts", "attempts", "contended", "invals", "parks", "blocked_s");
+  }
+  // Repetitions outermost: the variants alternate, so slow phases of a
+  // shared machine fall on all of them alike.
+  for (int rep = 0; rep < opt.repeat; ++rep) {
+    for (bool inval : opt.invalidation) {
+      for (const Variant* v : variants) {
         Stats s = RunOnce(*v, opt, inval);
-        std::printf("%-18s %-13s %9.3f %7.2f%% %10ld %10ld %10ld %8ld\n", name.c_str(), inval ? "yes" : "no",
-                    s.seconds, 100.0 * static_cast<double>(s.hits) / static_cast<double>(s.loads), s.deopts,
-                    s.attempts, s.contended, s.invalidations);
+        const double hit_pct = 100.0 * static_cast<double>(s.hits) / static_cast<double>(s.loads);
+        if (opt.json) {
+          std::printf("{\"bench\":\"globals\",\"variant\":\"%s\",\"invalidation\":\"%s\",\"rep\":%d,"
+                      "\"readers\":%d,\"iters\":%ld,\"seconds\":%.6f,\"hit_pct\":%.3f,\"deopts\":%ld,"
+                      "\"attempts\":%ld,\"contended\":%ld,\"invalidations\":%ld,\"parks\":%ld,"
+                      "\"blocked_s\":%.6f,\"parks_globals\":%ld,\"blocked_s_globals\":%.6f,"
+                      "\"parks_builtins\":%ld,\"blocked_s_builtins\":%.6f}\n",
+                      v->name.c_str(), inval ? "yes" : "no", rep, opt.readers, opt.iters, s.seconds, hit_pct,
+                      s.deopts, s.attempts, s.contended, s.invalidations, s.parks, s.blocked_s, s.parks_globals,
+                      s.blocked_s_globals, s.parks_builtins, s.blocked_s_builtins);
+        } else {
+          std::printf("%-18s %-13s %9.3f %7.2f%% %10ld %10ld %10ld %8ld %8ld %9.3f\n", v->name.c_str(),
+                      inval ? "yes" : "no", s.seconds, hit_pct, s.deopts, s.attempts, s.contended, s.invalidations,
+                      s.parks, s.blocked_s);
+        }
         std::fflush(stdout);
       }
     }

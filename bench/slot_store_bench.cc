@@ -38,7 +38,12 @@
 //
 // Output: a table, or with --json one JSON object per line:
 //   {"bench":"slot_store","case":..,"variant":..,"threads":..,"ns_per_op":best,
-//    "ns_median":..,"ops":..,"repeat":..,"specialized":0|1,"hooks":0|1}
+//    "ns_median":..,"ns_max":..,"ops":..,"repeat":..,"specialized":0|1,"hooks":0|1,
+//    "ratio_to":first variant,"ratio_median":..,"ratio_min":..,"ratio_max":..,
+//    "parks_median":..,"blocked_s_median":..}
+// The ratio fields pair each repetition with the first variant's run of the
+// same repetition. store_contended counts waits on the object's mutex with
+// a WaitMeter (wait_meter.h).
 //
 // Usage: slot_store_bench [--variants a,b] [--ops N] [--threads N] [--repeat N]
 //                         [--cases a,b] [--json]
@@ -65,6 +70,7 @@
 #include "core/thread_state.h"
 #include "core/type.h"
 #include "core/variant.h"
+#include "wait_meter.h"
 
 namespace ftf::core {
 namespace {
@@ -83,6 +89,8 @@ struct Options {
 struct Sample {
   double ns_per_op = 0;
   bool specialized = true;
+  long parks = 0;         // store_contended: waits on the object's mutex (WaitMeter)
+  double blocked_s = 0;   // and their wall time, summed over threads
 };
 
 // One world per measurement: a runtime with `n` thread states, the variant's
@@ -149,6 +157,9 @@ Sample StoreContended(const Variant& v, const Options& opt) {
   World w(n + 1, v);
   Object* o = NewInstance(w.rt.thread(0), w.point);
   const long per_thread = opt.ops / n;
+  bench::WaitMeter meter;
+  meter.Name(&o->ob_mutex, "object");
+  SchedHook* previous_hook = InstallSchedHook(&meter);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   std::atomic<long> generic{0};
@@ -176,6 +187,9 @@ Sample StoreContended(const Variant& v, const Options& opt) {
   for (auto& th : threads) th.join();
   Sample s;
   s.ns_per_op = NsSince(start, per_thread);
+  InstallSchedHook(previous_hook);
+  s.parks = meter.total_parks();
+  s.blocked_s = static_cast<double>(meter.total_blocked_ns()) * 1e-9;
   // Under `locked` some stores deopt on a busy LOCK_OBJECT: expected; the
   // flag says whether every store stayed on the specialized path.
   s.specialized = generic.load() == 0;
@@ -338,15 +352,32 @@ int main(int argc, char** argv) {
         ns.push_back(s.ns_per_op);
         spec = spec && s.specialized;
       }
+      // The ratio to the first variant, repetition by repetition (the
+      // variants of one repetition ran back to back): its spread says how
+      // far a single run's ratio can be trusted.
+      std::vector<double> ratios;
+      std::vector<double> parks, blocked;
+      for (size_t rep = 0; rep < samples[k].size(); ++rep) {
+        ratios.push_back(samples[k][rep].ns_per_op / samples[0][rep].ns_per_op);
+        parks.push_back(static_cast<double>(samples[k][rep].parks));
+        blocked.push_back(samples[k][rep].blocked_s);
+      }
+      std::sort(ratios.begin(), ratios.end());
+      std::sort(parks.begin(), parks.end());
+      std::sort(blocked.begin(), blocked.end());
       std::sort(ns.begin(), ns.end());
       const double best = ns.front();
       const double median = ns[ns.size() / 2];
       const int threads = c == "store_contended" ? opt.threads : 1;
       if (opt.json) {
         std::printf("{\"bench\":\"slot_store\",\"case\":\"%s\",\"variant\":\"%s\",\"threads\":%d,\"ns_per_op\":%.4f,"
-                    "\"ns_median\":%.4f,\"unit\":\"%s\",\"ops\":%ld,\"repeat\":%d,\"specialized\":%d,\"hooks\":%d}\n",
-                    c.c_str(), variants[k]->name.c_str(), threads, best, median, Unit(c), opt.ops, opt.repeat,
-                    spec ? 1 : 0, FTF_SCHED_HOOKS ? 1 : 0);
+                    "\"ns_median\":%.4f,\"ns_max\":%.4f,\"unit\":\"%s\",\"ops\":%ld,\"repeat\":%d,\"specialized\":%d,"
+                    "\"hooks\":%d,\"ratio_to\":\"%s\",\"ratio_median\":%.4f,\"ratio_min\":%.4f,\"ratio_max\":%.4f,"
+                    "\"parks_median\":%.0f,\"blocked_s_median\":%.6f}\n",
+                    c.c_str(), variants[k]->name.c_str(), threads, best, median, ns.back(), Unit(c), opt.ops,
+                    opt.repeat, spec ? 1 : 0, FTF_SCHED_HOOKS ? 1 : 0, variants[0]->name.c_str(),
+                    ratios[ratios.size() / 2], ratios.front(), ratios.back(), parks[parks.size() / 2],
+                    blocked[blocked.size() / 2]);
       } else {
         std::printf("%-16s %-22s %12.2f %12.2f %s%s\n", c.c_str(), variants[k]->name.c_str(), best, median, Unit(c),
                     spec ? "" : "  (some ops took the generic path)");
