@@ -423,6 +423,7 @@ def plot_contention(ax_churn, ax_store, c):
             ax.set_title("contended STORE_ATTR_SLOT (lock-free proposal)")
         ax.axhline(1.0, color="grey", linewidth=0.8)
         ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
         ax.set_xlabel("threads (real) / virtual CPUs (simulator, threads = CPUs/2)")
         ax.set_ylabel("time ratio variant / locked")
         ax.legend(fontsize=6)

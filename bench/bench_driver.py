@@ -19,6 +19,11 @@ Sections (keys of the JSON document):
                  FTF_SCHEDULE=direct), from the seeds minus those that find the mutant.
   core_vs_seeds  the seeds' tables on the core, scheduling hooks compiled out.
   hook_cost      the same microbenchmarks with the hooks compiled in (idle).
+  contention     both proposals' contended paths at scale: real threads
+                 oversubscribed, and the virtual-clock many-core simulator
+                 (bench/bench_contention.py documents its keys).
+  stable_ratios  the single-thread seed-table ratios with many interleaved
+                 repetitions and the ratio's spread (bench/bench_contention.py).
 
 Every number is measured; nothing is carried over between runs. Times are
 wall-clock on a shared machine: the report records the load average.
@@ -531,7 +536,7 @@ def slot_bench(ctx, tree):
     b = ctx.bench_bin(tree, "slot_store_bench")
     if b is None:
         return None
-    ops, rep = ("300000", "3") if ctx.quick else ("3000000", "9")
+    ops, rep = ("300000", "3") if ctx.quick else ("3000000", "15")
     rc, out, _ = run([b, "--json", "--ops", ops, "--repeat", rep, "--threads", "2"], timeout=600)
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
@@ -541,17 +546,9 @@ def globals_bench(ctx, tree):
     if b is None:
         return None
     iters = "100000" if ctx.quick else "1000000"
-    rc, out, _ = run([b, "--readers", "2", "--iters", iters, "--repeat", "1" if ctx.quick else "3"], timeout=900)
-    rows = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 8 and f[1] in ("yes", "no"):
-            try:
-                rows.append({"variant": f[0], "invalidation": f[1], "seconds": float(f[2]),
-                             "hit_pct": float(f[3].rstrip("%")), "deopts": int(f[4]), "attempts": int(f[5]),
-                             "contended": int(f[6]), "invalidations": int(f[7])})
-            except ValueError:
-                pass
+    rc, out, _ = run([b, "--readers", "2", "--iters", iters, "--repeat", "1" if ctx.quick else "3", "--json"],
+                     timeout=900)
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     # Best of the repetitions per (variant, invalidation).
     best = {}
     for r in rows:
@@ -574,7 +571,9 @@ def section_core(ctx):
         if a and b:
             doc = DOC_SLOTS.get(case)
             res["ratios"].append({"what": case, "ours": round(b["ns_per_op"] / a["ns_per_op"], 3),
-                                  "doc": round(doc["lockfree_slots"] / doc["locked"], 3) if doc else None})
+                                  "doc": round(doc["lockfree_slots"] / doc["locked"], 3) if doc else None,
+                                  # the same ratio repetition by repetition: median, min, max
+                                  "paired": [b.get("ratio_median"), b.get("ratio_min"), b.get("ratio_max")]})
     if glob:
         g = {(r["variant"], r["invalidation"]): r["seconds"] for r in glob["rows"]}
         for v in ("trybegin_globals", "islocked_globals"):
@@ -611,12 +610,25 @@ def section_hooks(ctx, core):
 
 
 # ---------------------------------------------------------------------------
+# 5 and 6. Contention at scale, stable single-thread ratios (bench_contention.py).
+def section_contention_and_stable(ctx, want, timed):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_contention
+    if "contention" in want:
+        log("bench: 5. contention at scale (real threads oversubscribed; the virtual-clock simulator)")
+        timed("contention", bench_contention.measure_contention, ctx.root, ctx.quick, ctx.jobs, log)
+    if "stable" in want:
+        log("bench: 6. single-thread ratios with their spread")
+        timed("stable_ratios", bench_contention.measure_stable, ctx.root, ctx.quick, log)
+
+
+# ---------------------------------------------------------------------------
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--root", default=".")
     ap.add_argument("--out", required=True, help="JSON file to write")
-    ap.add_argument("--sections", default="throughput,time_to_find,stress,ablation,core,hooks")
+    ap.add_argument("--sections", default="throughput,time_to_find,stress,ablation,core,hooks,contention,stable")
     args = ap.parse_args()
     ctx = Ctx(args)
     if ctx.ftf is None:
@@ -660,6 +672,7 @@ def main():
         if "hooks" in want and "core_vs_seeds" in doc:
             log("bench: 4. cost of the scheduling hooks")
             timed("hook_cost", section_hooks, ctx, doc["core_vs_seeds"])
+        section_contention_and_stable(ctx, want, timed)
     finally:
         shutil.rmtree(ctx.tmp, ignore_errors=True)
     doc["meta"]["loadavg_end"] = list(os.getloadavg())

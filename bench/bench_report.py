@@ -119,8 +119,12 @@ def main():
             table("   LOAD_GLOBAL churn (globals_contention_bench: %d readers + 1 invalidator on 2 CPUs, %d iters x 11 "
                   "loads; document: 64 readers on 128 CPUs, 10M iters)" % (g["readers"], g["iters"]),
                   ["variant", "invalidation", "seconds", "hit%", "deopts", "contended", "invals", "doc s"], rows)
-        rows = [[r["what"], fmt(r["ours"], 3), fmt(r["doc"], 3)] for r in core["ratios"]]
-        table("   Ratios measured side by side in one run (variant / locked)", ["what", "ours", "document"], rows)
+        def paired(r):
+            p = r.get("paired") or [None]
+            return "%.3f (%.3f..%.3f)" % tuple(p) if p[0] is not None else "-"
+        rows = [[r["what"], fmt(r["ours"], 3), paired(r), fmt(r["doc"], 3)] for r in core["ratios"]]
+        table("   Ratios measured side by side in one run (variant / locked; best/best, and repetition by "
+              "repetition: median (min..max))", ["what", "ours", "paired", "document"], rows)
     hk = doc.get("hook_cost")
     if hk:
         rows = [[r["case"], r["variant"], fmt(r["hooks_out_ns"], 2), fmt(r["hooks_in_ns"], 2), r["unit"],
@@ -129,6 +133,17 @@ def main():
                   fmt(r["hooks_in_s"], 3), "s", "%+.1f%%" % r["overhead_pct"]] for r in hk["globals"]]
         table("4. Cost of the scheduling hooks (%s)" % hk["builds"],
               ["case", "variant", "compiled out", "compiled in (idle)", "unit", "overhead"], rows)
+    report_contention_and_stable(doc)
+
+
+def report_contention_and_stable(doc):
+    import os
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_contention
+    if doc.get("contention"):
+        bench_contention.report_contention(doc["contention"], print)
+    if doc.get("stable_ratios"):
+        bench_contention.report_stable(doc["stable_ratios"], print)
 
 
 if __name__ == "__main__":

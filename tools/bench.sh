@@ -95,6 +95,8 @@ if [ "$do_build" -eq 1 ]; then
     build_targets bench slot_store_bench globals_contention_bench expected_findings
   fi
   build_targets bench-hooks slot_store_bench globals_contention_bench
+  # Section 5's many-core simulator (needs the hooks compiled in).
+  build_targets bench-hooks contention_sim
   if [ "$quick" -eq 0 ]; then
     build_targets bench-tsan core_stress
     build_targets bench-asan core_stress

@@ -9,7 +9,10 @@ JSON): four panels, one per section of issue 9.
      the cap, hatched);
   3. the core against the seed document: lockfree_slots / locked ratios,
      ours beside the document's;
-  4. the scheduling hooks' cost: overhead in % of the compiled-out time.
+  4. the scheduling hooks' cost: overhead in % of the compiled-out time;
+  5, 6 (when the contention section ran): each proposal's time ratio
+     against locked over the thread / virtual-CPU count, real threads and
+     the simulator, with the document's 0.47 (bench/bench_contention.py).
 
 usage: bench_plot.py RESULT.json OUT.png
 """
@@ -99,15 +102,25 @@ def panel_hooks(ax, hk):
     ax.set_title("4. Scheduling hooks compiled in (idle)", fontsize=9)
 
 
+def panels_contention(ax_churn, ax_store, contention):
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+    import bench_contention
+    bench_contention.plot_contention(ax_churn, ax_store, contention)
+
+
 def main():
     doc = json.load(open(sys.argv[1]))
-    fig, axes = plt.subplots(2, 2, figsize=(14, 10))
+    contention = doc.get("contention")
+    fig, axes = plt.subplots(3 if contention else 2, 2, figsize=(14, 15 if contention else 10))
     m = doc["meta"]
     fig.suptitle("ftfuzz bench (%s) %s git %s" % (m["mode"], m["timestamp"], m["git"]), fontsize=11)
     panel_throughput(axes[0][0], doc.get("throughput", {}))
     panel_ttf(axes[0][1], doc.get("time_to_find", {}))
     panel_core(axes[1][0], doc.get("core_vs_seeds", {}))
     panel_hooks(axes[1][1], doc.get("hook_cost", {}))
+    if contention:
+        panels_contention(axes[2][0], axes[2][1], contention)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(sys.argv[2], dpi=110)
 

@@ -24,11 +24,13 @@
 // than preempting it at a random point.
 //
 // Deterministic: decisions depend on the clocks, which depend only on the
-// sequence of accesses and the cost table, never on host time or
-// addresses' values (a cache line is identified by its address, but only
-// its identity is used). Same program, same costs => same virtual times and
-// the same trace hash (FNV-1a of thread, kind, order, file and line of every
-// step), in every process.
+// sequence of accesses, the cost table and which accesses share a cache
+// line (address / 64), never on host time. Same program with the same
+// layout relative to 64-byte lines, same costs => same virtual times and the
+// same trace hash (FNV-1a of thread, kind, order, file and line of every
+// step). The bench programs get the same layout in every process (checked:
+// same hashes across processes); two runs inside one process compare only
+// if their shared data are laid out alike (e.g. 64-byte aligned).
 //
 // Opt-in and separate: it is its own SchedHook; the FiberExecutor and its
 // traces are not touched. It supports up to kVcMaxThreads threads (the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_smoke.sh - `./ftfuzz bench --quick --json` runs and its result is
-# well formed: every section of issue 9 present, the measured numbers
+# well formed: every section present, the measured numbers
 # positive and finite, the PNG chart written. Run by `./ftfuzz test`
 # (exit 0 = pass). It checks the tool, not the figures: no speed goal is
 # asserted here (the goals are printed by the bench itself).
@@ -128,6 +128,37 @@ for r in hk["slot_store"]:
     positive(r["hooks_out_ns"], "hooks-out %s" % r["case"])
     need(math.isfinite(r["overhead_pct"]), "hook overhead not finite")
 need(len(hk["globals"]) == 6, "hook_cost: LOAD_GLOBAL rows missing")
+
+# 5 and 6: contention at scale (both methods, both programs) and the
+# single-thread ratios with their spread.
+need("contention" in doc and "stable_ratios" in doc, "sections contention/stable_ratios missing")
+if "contention" in doc:
+    ct = doc["contention"]
+    need(not ct["sim"]["errors"], "contention: simulator errors %r" % ct["sim"]["errors"])
+    methods = {(s["method"].split(",")[0], s["program"]) for s in ct["summary"]["rows"]}
+    for m in ("real threads", "simulator"):
+        for prog in ("churn", "store"):
+            need((m, prog) in methods, "contention: %s/%s missing" % (m, prog))
+    for s in ct["summary"]["rows"]:
+        need(s["entries"], "contention: %s/%s has no entry" % (s["method"], s["program"]))
+        for e in s["entries"]:
+            for v, r in e["ratios"].items():
+                need(r is not None, "contention: %s %s n=%s: no ratio for %s" % (s["method"], s["program"], e["n"], v))
+                if r:
+                    positive(r["median"], "contention ratio %s %s" % (s["program"], v))
+                    need(r["min"] <= r["median"] <= r["max"], "contention: min <= median <= max")
+    for r in ct["sim"]["churn"] + ct["sim"]["store"]:
+        positive(r["virtual_s"], "simulated %s/%s virtual_s" % (r["program"], r["variant"]))
+    for r in ct["real"]["globals"]:
+        positive(r["seconds"], "real churn %s seconds" % r["variant"])
+if "stable_ratios" in doc:
+    sr = doc["stable_ratios"]["rows"]
+    need({(r["case"], r["variant"]) for r in sr} >=
+         {(c, v) for c in ("store_alone", "attr_idiv", "point_normalize") for v in ("locked", "lockfree_slots")},
+         "stable_ratios: rows missing")
+    for r in sr:
+        positive(r["ratio_median"], "stable ratio %s" % r["case"])
+        need(r["ratio_min"] <= r["ratio_median"] <= r["ratio_max"], "stable ratio spread out of order")
 
 for ext in ("json", "png", "txt"):
     p = "build/bench/results/latest." + ext

@@ -10,6 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/atomics.h"
@@ -29,22 +32,28 @@ using core::Cell;
   } while (0)
 
 // `n` threads take one shared mutex (or, with `shared` false, each its own)
-// `rounds` times and do `work_ns` of CPU inside.
-struct LockProgram {
+// `rounds` times and do `work_ns` of CPU inside. Cache lines are addresses
+// / 64, so two runs compare only if their shared data sit alike relative to
+// line boundaries: the program is 64-byte aligned and made on the heap.
+struct alignas(64) LockProgram {
   LockProgram(int n, bool shared) : rt(n), own(n), shared_lock(shared) {}
   core::Runtime rt;
   core::Mutex m;
   std::vector<core::Mutex> own;
   Cell<int> counter;
   bool shared_lock;
+  // Virtual [enter, exit) of every critical section, in execution order.
+  std::vector<std::pair<double, double>> sections;
 
   VcResult Run(VirtualClockExecutor& ex, int n, int rounds, double work_ns, const VcOptions& opt) {
     return ex.Run(n, [&](int t) {
       core::Mutex& mu = shared_lock ? m : own[t];
       for (int i = 0; i < rounds; ++i) {
         mu.Lock(&rt.thread(t), core::LockFlags::kDontDetach);
+        const double enter = ex.Now();
         counter.StoreRelaxed(counter.LoadRelaxed() + 1);
         ex.Advance(work_ns);
+        sections.emplace_back(enter, ex.Now());
         mu.Unlock();
         ex.Advance(work_ns);
       }
@@ -57,13 +66,13 @@ TEST(VirtualClockTest, SameProgramSameVirtualTimeAndTrace) {
   VirtualClockExecutor ex;
   VcOptions opt;
   opt.cpus = 4;
-  LockProgram a(4, true);
-  VcResult r1 = a.Run(ex, 4, 20, 300, opt);
-  LockProgram b(4, true);
-  VcResult r2 = b.Run(ex, 4, 20, 300, opt);
+  auto a = std::make_unique<LockProgram>(4, true);
+  VcResult r1 = a->Run(ex, 4, 20, 300, opt);
+  auto b = std::make_unique<LockProgram>(4, true);
+  VcResult r2 = b->Run(ex, 4, 20, 300, opt);
   ASSERT_TRUE(r1.ok) << r1.error;
   ASSERT_TRUE(r2.ok) << r2.error;
-  EXPECT_EQ(a.counter.Peek(), 80);
+  EXPECT_EQ(a->counter.Peek(), 80);
   EXPECT_EQ(r1.virtual_ns, r2.virtual_ns);
   EXPECT_EQ(r1.trace_hash, r2.trace_hash);
   EXPECT_EQ(r1.steps, r2.steps);
@@ -77,15 +86,15 @@ TEST(VirtualClockTest, DeterminismCheckCanFail) {
   VirtualClockExecutor ex;
   VcOptions opt;
   opt.cpus = 4;
-  LockProgram a(4, true);
-  VcResult r1 = a.Run(ex, 4, 20, 300, opt);
+  auto a = std::make_unique<LockProgram>(4, true);
+  VcResult r1 = a->Run(ex, 4, 20, 300, opt);
   VcOptions slower = opt;
   ASSERT_TRUE(slower.costs.Scale("transfer", 2.0));
-  LockProgram b(4, true);
-  VcResult r2 = b.Run(ex, 4, 20, 300, slower);
+  auto b = std::make_unique<LockProgram>(4, true);
+  VcResult r2 = b->Run(ex, 4, 20, 300, slower);
   EXPECT_NE(r1.virtual_ns, r2.virtual_ns);
-  LockProgram c(4, true);
-  VcResult r3 = c.Run(ex, 4, 20, 50, opt);  // shorter sections: other interleaving
+  auto c = std::make_unique<LockProgram>(4, true);
+  VcResult r3 = c->Run(ex, 4, 20, 50, opt);  // shorter sections: other interleaving
   EXPECT_NE(r1.trace_hash, r3.trace_hash);
   EXPECT_FALSE(slower.costs.Scale("nonsense", 2.0));
 }
@@ -127,20 +136,29 @@ TEST(VirtualClockTest, ContendedLockCostsMoreThanUncontended) {
   VirtualClockExecutor ex;
   VcOptions opt;
   opt.cpus = 8;
+  // Sections long against the wake-up latency, so waiters queue.
   LockProgram shared(4, true);
-  VcResult contended = shared.Run(ex, 4, 20, 300, opt);
+  VcResult contended = shared.Run(ex, 4, 20, 5000, opt);
   LockProgram apart(4, false);
-  VcResult alone = apart.Run(ex, 4, 20, 300, opt);
+  VcResult alone = apart.Run(ex, 4, 20, 5000, opt);
   ASSERT_TRUE(contended.ok);
   ASSERT_TRUE(alone.ok);
-  EXPECT_GT(contended.virtual_ns, 2 * alone.virtual_ns);
+  EXPECT_GT(contended.virtual_ns, 1.5 * alone.virtual_ns);
   int64_t parks = 0;
   for (const VcThreadStats& t : contended.threads) parks += t.parks;
   EXPECT_GT(parks, 0);
   ASSERT_FALSE(contended.waits.empty());
   EXPECT_EQ(contended.waits[0].key, shared.m.address());
   EXPECT_GT(contended.waits[0].blocked_ns, 0);
+  EXPECT_EQ(contended.waits.size(), 1u);
+  EXPECT_EQ(contended.waits[0].parks, parks);
   for (const VcThreadStats& t : alone.threads) EXPECT_EQ(t.parks, 0);
+  // Mutual exclusion holds in virtual time too: a woken waiter runs after
+  // the unlock that woke it, so the critical sections never overlap.
+  std::vector<std::pair<double, double>> s = shared.sections;
+  ASSERT_EQ(s.size(), 80u);
+  std::sort(s.begin(), s.end());
+  for (size_t i = 1; i < s.size(); ++i) EXPECT_GE(s[i].first, s[i - 1].second) << "section " << i;
 }
 
 // More runnable threads than CPUs: CPU costs are shared.
