@@ -15,7 +15,7 @@ report and the chart call report_* and plot_*):
               sim.churn, sim.store, sim.check, sim.sensitivity (one row per
               run), sim.hot (costliest cache-line transfer sites), summary
               (the ratios per method, program and count).
-  stable      the single-thread seed-table ratios (slot_store_bench) with many
+  stable      the single-thread ratios of the STORE_ATTR_SLOT microbenchmarks (slot_store_bench) with many
               repetitions, variants interleaved, and the ratio's spread over
               the repetitions (each repetition's lock-free time over the same
               repetition's locked time).

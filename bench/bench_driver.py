@@ -22,7 +22,7 @@ Sections (keys of the JSON document):
   contention     both proposals' contended paths at scale: real threads
                  oversubscribed, and the virtual-clock many-core simulator
                  (bench/bench_contention.py documents its keys).
-  stable_ratios  the single-thread seed-table ratios with many interleaved
+  stable_ratios  the single-thread STORE_ATTR_SLOT ratios with many interleaved
                  repetitions and the ratio's spread (bench/bench_contention.py).
 
 Every number is measured; nothing is carried over between runs. Times are
