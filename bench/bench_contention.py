@@ -379,6 +379,37 @@ def report_contention(c, p):
                                                                        r["transfer_s"] * 1e3))
     for e in c.get("sim", {}).get("errors", []):
         p("   simulator error: " + e)
+    for line in closing_note(summ):
+        p(line)
+
+
+def closing_note(summ):
+    """Whether the document's 0.47 is reproduced, per method, and why not."""
+    out = ["", "   Closing note: is gh-152075's effect (trybegin/locked %.2f on 64 readers / 128 CPUs) reproduced?"
+           % summ.get("doc_ratio", DOC_RATIO)]
+    for s in summ.get("rows", []):
+        # The 2-CPU simulator rows calibrate the simulator; they predict nothing.
+        if s["program"] != "churn" or not s["entries"] or "(check)" in s["method"]:
+            continue
+        for e in s["entries"]:
+            r = e["ratios"].get("trybegin_globals")
+            if not r:
+                continue
+            blocked = e["blocked_pct"].get("locked", 0)
+            if blocked < 5:
+                verdict = ("not reproduced: little blocking to remove (locked blocked %.1f%%, trybegin contended "
+                           "specializations %d)" % (blocked, e["contended"].get("trybegin_globals", 0)))
+                if r["median"] < 0.9:
+                    verdict += "; the ratio's distance from 1 is not the lock's doing (noise%s)" % (
+                        ", one repetition" if r["n"] <= 1 else "")
+            elif r["median"] <= 0.7 and r["max"] < 1.0:
+                verdict = "reproduced (locked blocked %.1f%% of its threads' time)" % blocked
+            else:
+                verdict = ("not reproduced: locked blocks (%.1f%%) but TryBegin's give-ups and respecializations cost "
+                           "as much or more" % blocked)
+            out.append("   %-44s n=%-4s %s: %s" % (s["method"], e["n"], _fmt_spread(r), verdict))
+    out.append("   (docs/bench.md, section 5, explains the mechanism and the simulator's limits at n > CPUs)")
+    return out
 
 
 def report_stable(st, p):
