@@ -332,6 +332,46 @@ def _fmt_spread(s):
     return "%.3f (%.3f..%.3f, n=%d)" % (s["median"], s["min"], s["max"], s["n"])
 
 
+def _median(rows, key):
+    vals = [r.get(key, 0) for r in rows]
+    return statistics.median(vals) if vals else 0
+
+
+def _report_details(c, p):
+    """Per variant and count: time, parks, blocked time (per lock), contended specializations."""
+    real = c.get("real", {})
+    p("")
+    p("   Real threads, per variant (medians over the repetitions; blocked s summed over threads)")
+    p("  %-6s %5s %-22s %10s %8s %10s %10s %10s %8s" % ("prog", "n", "variant", "wall", "parks", "blocked s",
+                                                        "contended", "attempts", "invals"))
+    for n in sorted({r["readers"] for r in real.get("globals", [])}):
+        for v in GLOBALS_VARIANTS:
+            rows = [r for r in real["globals"] if r["readers"] == n and r["variant"] == v]
+            if rows:
+                p("  %-6s %5d %-22s %9.3fs %8d %10.4f %10d %10d %8d" % (
+                    "churn", n, v, _median(rows, "seconds"), _median(rows, "parks"), _median(rows, "blocked_s"),
+                    _median(rows, "contended"), _median(rows, "attempts"), _median(rows, "invalidations")))
+    for r in sorted(real.get("store", []), key=lambda r: (r["threads"], STORE_VARIANTS.index(r["variant"])
+                                                          if r["variant"] in STORE_VARIANTS else 9)):
+        p("  %-6s %5d %-22s %8.1fns %8d %10.4f %10s %10s %8s" % ("store", r["threads"], r["variant"], r["ns_median"],
+                                                               r.get("parks_median", 0),
+                                                               r.get("blocked_s_median", 0), "-", "-", "-"))
+    sim = c.get("sim", {})
+    p("")
+    p("   Simulator, per variant (churn: first invalidation at 0 us; virtual time; blocked summed over threads, "
+      "by lock)")
+    p("  %-6s %5s %5s %-22s %10s %8s %11s %11s %11s %11s %10s" % (
+        "prog", "cpus", "thr", "variant", "virtual", "parks", "blk globals", "blk builtin", "blk object",
+        "transfers", "contended"))
+    for r in sim.get("churn", []) + sim.get("store", []) + sim.get("check", []):
+        if r.get("phase_us", 0) != 0:
+            continue
+        p("  %-6s %5d %5d %-22s %8.3fms %8d %9.3fms %9.3fms %9.3fms %9.3fms %10d" % (
+            r["program"], r["cpus"], r["threads"], r["variant"], r["virtual_s"] * 1e3, r["parks"],
+            r["blocked_s_globals"] * 1e3, r["blocked_s_builtins"] * 1e3, r["blocked_s_object"] * 1e3,
+            r["transfer_s"] * 1e3, r["contended"]))
+
+
 def report_contention(c, p):
     """Appends the contention section's lines through p(str)."""
     summ = c.get("summary", {})
@@ -342,6 +382,9 @@ def report_contention(c, p):
       "interleaved repetitions, with min..max." % (c.get("cpu_model", "?"), c.get("cpus")))
     p("   n = readers (churn) or storing threads (store); simulator rows: n = virtual CPUs, threads = n/2. "
       "blocked% = locked's time parked / (threads x time); 'contention from' = first n with blocked% >= 1.")
+    _report_details(c, p)
+    p("")
+    p("   Ratios")
     hdr = "  %-44s %-6s %5s  %-34s %-34s %9s %9s %9s" % ("method", "prog", "n", "ratio 1", "ratio 2",
                                                           "locked", "blocked%", "contended")
     p(hdr)

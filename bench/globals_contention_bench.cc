@@ -30,7 +30,8 @@
 // Defaults: readers = hardware threads, iters = 200000, interval = 100 us
 // (the document's 0.0001 s), variants = locked,trybegin_globals,islocked_globals,
 // invalidation both. The repetitions are the outer loop, so the variants are
-// interleaved (each repetition runs every variant once, in order).
+// interleaved (each repetition runs every variant once, the order rotated by
+// one each repetition).
 // --json: one object per run:
 //   {"bench":"globals","variant":..,"invalidation":"yes","rep":..,"readers":..,
 //    "seconds":..,"hit_pct":..,"deopts":..,"attempts":..,"contended":..,
@@ -273,7 +274,9 @@ int main(int argc, char** argv) {
   // shared machine fall on all of them alike.
   for (int rep = 0; rep < opt.repeat; ++rep) {
     for (bool inval : opt.invalidation) {
-      for (const Variant* v : variants) {
+      for (size_t j = 0; j < variants.size(); ++j) {
+        // Rotated with the repetition: no variant always runs first.
+        const Variant* v = variants[(j + static_cast<size_t>(rep)) % variants.size()];
         Stats s = RunOnce(*v, opt, inval);
         const double hit_pct = 100.0 * static_cast<double>(s.hits) / static_cast<double>(s.loads);
         if (opt.json) {

@@ -342,8 +342,13 @@ int main(int argc, char** argv) {
   for (const std::string& c : opt.cases) {
     // samples[v][rep]: the variants alternate inside each repetition.
     std::vector<std::vector<Sample>> samples(variants.size());
+    // The order rotates with the repetition, so no variant always runs
+    // first (after the previous case's last run, or a cold start).
     for (int rep = 0; rep < opt.repeat; ++rep) {
-      for (size_t k = 0; k < variants.size(); ++k) samples[k].push_back(RunCase(c, *variants[k], opt));
+      for (size_t j = 0; j < variants.size(); ++j) {
+        const size_t k = (j + static_cast<size_t>(rep)) % variants.size();
+        samples[k].push_back(RunCase(c, *variants[k], opt));
+      }
     }
     for (size_t k = 0; k < variants.size(); ++k) {
       std::vector<double> ns;
