@@ -139,11 +139,11 @@ def main():
 def report_contention_and_stable(doc):
     import os
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import bench_contention
+    import bench_contention_report
     if doc.get("contention"):
-        bench_contention.report_contention(doc["contention"], print)
+        bench_contention_report.report_contention(doc["contention"], print)
     if doc.get("stable_ratios"):
-        bench_contention.report_stable(doc["stable_ratios"], print)
+        bench_contention_report.report_stable(doc["stable_ratios"], print)
 
 
 if __name__ == "__main__":

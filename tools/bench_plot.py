@@ -105,8 +105,8 @@ def panel_hooks(ax, hk):
 def panels_contention(ax_churn, ax_store, contention):
     import os
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-    import bench_contention
-    bench_contention.plot_contention(ax_churn, ax_store, contention)
+    import bench_contention_report
+    bench_contention_report.plot_contention(ax_churn, ax_store, contention)
 
 
 def main():
