@@ -18,7 +18,7 @@
 // costs CPU while waiting.
 //
 // Blocking is measured by a WaitMeter (wait_meter.h) installed for every
-// run: parks and wall-clock blocked time per mutex (the globals dict's, the
+// run (in builds with the access hooks compiled out; elsewhere -1): parks and wall-clock blocked time per mutex (the globals dict's, the
 // builtins dict's), summed over threads. With more readers than CPUs a
 // thread holding the dicts' critical section is preempted while others
 // arrive at the specializer, as on a big machine when every reader deopts at
@@ -115,7 +115,7 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
   bench::WaitMeter meter;
   meter.Name(&env.globals->ob->ob_mutex, "globals");
   meter.Name(&env.builtins->ob->ob_mutex, "builtins");
-  SchedHook* previous_hook = InstallSchedHook(&meter);
+  SchedHook* previous_hook = bench::kMeterWaits ? InstallSchedHook(&meter) : CurrentSchedHook();
 
   std::atomic<bool> stop{false};
   std::atomic<long> invalidations{0};
@@ -176,7 +176,7 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
   auto end = std::chrono::steady_clock::now();
   stop.store(true);
   if (invalidator.joinable()) invalidator.join();
-  InstallSchedHook(previous_hook);
+  if (bench::kMeterWaits) InstallSchedHook(previous_hook);
 
   DictFree(t0, env.globals);
   DictFree(t0, env.builtins);
@@ -190,12 +190,12 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
   s.attempts = attempts;
   s.contended = contended;
   s.invalidations = invalidations;
-  s.parks = meter.total_parks();
-  s.blocked_s = static_cast<double>(meter.total_blocked_ns()) * 1e-9;
-  s.parks_globals = meter.parks(0);
-  s.blocked_s_globals = static_cast<double>(meter.blocked_ns(0)) * 1e-9;
-  s.parks_builtins = meter.parks(1);
-  s.blocked_s_builtins = static_cast<double>(meter.blocked_ns(1)) * 1e-9;
+  s.parks = bench::kMeterWaits ? meter.total_parks() : -1;
+  s.blocked_s = bench::kMeterWaits ? static_cast<double>(meter.total_blocked_ns()) * 1e-9 : -1;
+  s.parks_globals = bench::kMeterWaits ? meter.parks(0) : -1;
+  s.blocked_s_globals = bench::kMeterWaits ? static_cast<double>(meter.blocked_ns(0)) * 1e-9 : -1;
+  s.parks_builtins = bench::kMeterWaits ? meter.parks(1) : -1;
+  s.blocked_s_builtins = bench::kMeterWaits ? static_cast<double>(meter.blocked_ns(1)) * 1e-9 : -1;
   return s;
 }
 

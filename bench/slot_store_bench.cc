@@ -43,7 +43,7 @@
 //    "parks_median":..,"blocked_s_median":..}
 // The ratio fields pair each repetition with the first variant's run of the
 // same repetition. store_contended counts waits on the object's mutex with
-// a WaitMeter (wait_meter.h).
+// a WaitMeter (wait_meter.h; with the access hooks compiled in: -1).
 //
 // Usage: slot_store_bench [--variants a,b] [--ops N] [--threads N] [--repeat N]
 //                         [--cases a,b] [--json]
@@ -159,7 +159,7 @@ Sample StoreContended(const Variant& v, const Options& opt) {
   const long per_thread = opt.ops / n;
   bench::WaitMeter meter;
   meter.Name(&o->ob_mutex, "object");
-  SchedHook* previous_hook = InstallSchedHook(&meter);
+  SchedHook* previous_hook = bench::kMeterWaits ? InstallSchedHook(&meter) : CurrentSchedHook();
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   std::atomic<long> generic{0};
@@ -187,9 +187,9 @@ Sample StoreContended(const Variant& v, const Options& opt) {
   for (auto& th : threads) th.join();
   Sample s;
   s.ns_per_op = NsSince(start, per_thread);
-  InstallSchedHook(previous_hook);
-  s.parks = meter.total_parks();
-  s.blocked_s = static_cast<double>(meter.total_blocked_ns()) * 1e-9;
+  if (bench::kMeterWaits) InstallSchedHook(previous_hook);
+  s.parks = bench::kMeterWaits ? meter.total_parks() : -1;
+  s.blocked_s = bench::kMeterWaits ? static_cast<double>(meter.total_blocked_ns()) * 1e-9 : -1;
   // Under `locked` some stores deopt on a busy LOCK_OBJECT: expected; the
   // flag says whether every store stayed on the specialized path.
   s.specialized = generic.load() == 0;
