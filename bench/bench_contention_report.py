@@ -173,7 +173,8 @@ def plot_contention(ax_churn, ax_store, c):
                         lo.append(r["median"] - r["min"])
                         hi.append(r["max"] - r["median"])
                 if xs:
-                    ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3,
+                    style = ":" if "(check)" in s["method"] else ("--" if s["method"].startswith("sim") else "-")
+                    ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, linestyle=style,
                                 label="%s: %s/locked" % (s["method"].split(",")[0] + (" N CPUs" if "N virtual" in
                                                                                        s["method"] else (" 2 CPUs" if "2 virtual" in s["method"] else "")), v))
         if program == "churn":
