@@ -49,6 +49,11 @@ namespace fs = std::filesystem;
 // (SEARCH_BUDGET). A program the search cannot decide within it fails as
 // "not decided", never as a disagreement.
 constexpr int kSearchBudget = 20000;
+// FTF_EXPORT_DIFF_BUDGET=N runs the check with another budget.
+int CheckBudget() {
+  const char* n = std::getenv("FTF_EXPORT_DIFF_BUDGET");
+  return n != nullptr && std::atoi(n) > 0 ? std::atoi(n) : kSearchBudget;
+}
 constexpr const char* kDriver = R"PY(
 import sys, traceback
 BUDGET = int(sys.argv[2])
@@ -124,7 +129,7 @@ std::map<std::string, PyResult> RunSerial(const std::vector<std::pair<std::strin
       }
     }
     const std::string cmd =
-        absl::StrCat("python3 ", (dir / "driver.py").string(), " ", list.string(), " ", kSearchBudget, " 2>&1");
+        absl::StrCat("python3 ", (dir / "driver.py").string(), " ", list.string(), " ", CheckBudget(), " 2>&1");
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe != nullptr) pipes.push_back(pipe);
   }
@@ -206,7 +211,7 @@ Tally Check(const std::vector<std::pair<std::string, program::Program>>& progs) 
       // Not a disagreement: the search could not tell. Still a failure, so
       // a search that stops deciding shows.
       Dump(name, p);
-      tally.failures.push_back(absl::StrCat(name, ": not decided within ", kSearchBudget, " tries:\n",
+      tally.failures.push_back(absl::StrCat(name, ": not decided within ", CheckBudget(), " tries:\n",
                                             program::ToText(p)));
     } else if (r.diffs.empty()) {
       ++tally.agree;
