@@ -69,6 +69,7 @@
 #include "core/stw.h"
 #include "core/type.h"
 #include "core/variant.h"
+#include "tools/args.h"
 
 namespace ftf::bench {
 namespace {
@@ -331,30 +332,23 @@ std::string GlobalsRound(const core::Variant& v, const Options& opt) {
 }
 
 bool ParseArgs(int argc, char** argv, Options* opt) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (a == "--ledger") {
-      opt->ledger = true;
-    } else if (a == "--variant" && has_value) {
-      opt->variant = argv[++i];
-    } else if (a == "--mode" && has_value) {
-      opt->mode = argv[++i];
-    } else if (a == "--seconds" && has_value) {
-      opt->seconds = std::strtod(argv[++i], nullptr);
-    } else if (a == "--writes" && has_value) {
-      opt->writes = std::strtol(argv[++i], nullptr, 10);
-    } else if (a == "--reads" && has_value) {
-      opt->reads = std::strtol(argv[++i], nullptr, 10);
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s --variant V [--mode slots|globals] [--seconds S] [--writes N] [--reads N] "
-                   "[--ledger]\n",
-                   argv[0]);
-      return false;
-    }
+  tools::ArgParser args;
+  args.String("variant", &opt->variant)
+      .String("mode", &opt->mode)
+      .Double("seconds", 0, 86400, &opt->seconds)
+      .Int("writes", 1, 1'000'000'000, &opt->writes)
+      .Int("reads", 1, 1'000'000'000, &opt->reads)
+      .Flag("ledger", &opt->ledger);
+  absl::Status s = args.Parse(argc, argv);
+  if (s.ok() && opt->mode != "slots" && opt->mode != "globals") s = absl::InvalidArgumentError("--mode is slots or globals");
+  if (!s.ok() || args.help()) {
+    if (!s.ok()) std::fprintf(stderr, "%s: %s\n", argv[0], std::string(s.message()).c_str());
+    std::fprintf(stderr,
+                 "usage: %s --variant V [--mode slots|globals] [--seconds S] [--writes N] [--reads N] [--ledger]\n",
+                 argv[0]);
+    return false;
   }
-  return (opt->mode == "slots" || opt->mode == "globals") && opt->writes > 0 && opt->reads > 0;
+  return true;
 }
 
 }  // namespace

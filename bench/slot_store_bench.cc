@@ -70,6 +70,7 @@
 #include "core/thread_state.h"
 #include "core/type.h"
 #include "core/variant.h"
+#include "tools/args.h"
 #include "wait_meter.h"
 
 namespace ftf::core {
@@ -281,40 +282,22 @@ const char* Unit(const std::string& c) {
   return "ns/store";
 }
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 bool ParseArgs(int argc, char** argv, Options* opt) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    bool has_value = i + 1 < argc;
-    if (a == "--json") {
-      opt->json = true;
-    } else if (a == "--variants" && has_value) {
-      opt->variants = Split(argv[++i]);
-    } else if (a == "--cases" && has_value) {
-      opt->cases = Split(argv[++i]);
-    } else if (a == "--ops" && has_value) {
-      opt->ops = std::strtol(argv[++i], nullptr, 10);
-    } else if (a == "--threads" && has_value) {
-      opt->threads = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
-    } else if (a == "--repeat" && has_value) {
-      opt->repeat = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--variants a,b] [--cases a,b] [--ops N] [--threads N] [--repeat N] [--json]\n",
-                   argv[0]);
-      return false;
-    }
+  tools::ArgParser args;
+  args.List("variants", &opt->variants)
+      .List("cases", &opt->cases)
+      .Int("ops", 1, 1'000'000'000'000, &opt->ops)
+      .Int("threads", 1, 1024, &opt->threads)
+      .Int("repeat", 1, 1000, &opt->repeat)
+      .Flag("json", &opt->json);
+  const absl::Status s = args.Parse(argc, argv);
+  if (!s.ok() || args.help()) {
+    if (!s.ok()) std::fprintf(stderr, "%s: %s\n", argv[0], std::string(s.message()).c_str());
+    std::fprintf(stderr, "usage: %s [--variants a,b] [--cases a,b] [--ops N] [--threads N] [--repeat N] [--json]\n",
+                 argv[0]);
+    return false;
   }
-  return opt->ops > 0 && opt->threads > 0 && opt->repeat > 0 && !opt->variants.empty();
+  return true;
 }
 
 }  // namespace

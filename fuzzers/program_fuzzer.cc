@@ -16,7 +16,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::Status s = ftf::program::CheckRoundTrips(std::span<const uint8_t>(data, size));
   if (!s.ok()) {
-    std::fprintf(stderr, "==FTF== ERROR: program_fuzzer: ROUND_TRIP\n%.*s\nSUMMARY: ftf: ROUND_TRIP program_fuzzer\n",
+    std::fprintf(stderr, "==FTF== ERROR: program_fuzzer: ROUND_TRIP\n%.*s\nSUMMARY: ftfuzz: ROUND_TRIP program_fuzzer\n",
                  static_cast<int>(s.message().size()), s.message().data());
     std::abort();
   }

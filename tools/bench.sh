@@ -44,15 +44,9 @@ for a in "$@"; do
   esac
 done
 
-# Configure like ./ftfuzz does (same command, same log), only when needed.
-configure() {  # preset [dir]
-  local preset="$1" dir="build/$1"
-  if [ ! -f "$dir/build.ninja" ] || ! grep -q "CMAKE_CXX_COMPILER:.*=.*$CXX\$" "$dir/CMakeCache.txt" 2>/dev/null; then
-    say "configuring preset $preset with $CXX"
-    mkdir -p build
-    cmake --preset "$preset" -DCMAKE_CXX_COMPILER="$CXX" >"$dir.configure.log" 2>&1 \
-      || { cat "$dir.configure.log" >&2; die "configure of preset $preset failed"; }
-  fi
+# Configure through ./ftfuzz (the one place presets are configured).
+configure() {  # preset
+  bash ./ftfuzz configure "$1" || die "configure of preset $1 failed"
 }
 
 build_targets() {  # preset target...

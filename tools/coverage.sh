@@ -66,15 +66,7 @@ for t in "${targets[@]}"; do
 done
 
 # Build. No sanitizer, no libFuzzer: the standalone driver replays inputs.
-if [ ! -f "$BUILD/build.ninja" ] || ! grep -q "CMAKE_CXX_COMPILER:.*$CLANGXX\$" "$BUILD/CMakeCache.txt" 2>/dev/null; then
-  say "configuring $BUILD with $CLANGXX"
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE= \
-    -DCMAKE_CXX_COMPILER="$CLANGXX" \
-    -DCMAKE_CXX_FLAGS="-O1 -fprofile-instr-generate -fcoverage-mapping" \
-    -DFTF_OSSFUZZ=ON -DFTF_OSSFUZZ_SANITIZER=coverage -DFTF_LIB_FUZZING_ENGINE= \
-    -DFTF_BUILD_TESTS=OFF -DFTF_BUILD_BENCHMARKS=OFF >"$BUILD.configure.log" 2>&1 ||
-    { cat "$BUILD.configure.log" >&2; die "configure failed"; }
-fi
+bash ./ftfuzz configure coverage || die "configure failed"
 say "building ${targets[*]}"
 cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" >"$BUILD.build.log" 2>&1 ||
   { tail -n 40 "$BUILD.build.log" >&2; die "build failed (log $BUILD.build.log)"; }

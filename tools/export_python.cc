@@ -11,21 +11,26 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "program/io.h"
+#include "tools/args.h"
+#include "tools/input.h"
 
 namespace ftf::tools {
 namespace {
 
-int Usage() {
-  std::fprintf(stderr,
+int Usage(FILE* out = stderr) {
+  std::fprintf(out,
                "usage: ftf export FILE --python -o OUT.py [--loops=N] [--variant=NAME] "
                "[--order=commit|completion]\n"
                "  writes the program as a Python script; `python3 OUT.py --serial` checks the model's\n"
                "  results on this Python, `python3 OUT.py` runs it threaded (docs/export.md)\n");
-  return 2;
+  return out == stderr ? 2 : 0;
 }
 
 }  // namespace
@@ -36,40 +41,25 @@ int ExportCommand(int argc, char** argv) {
   bool python = false;
   ExportOptions options;
   std::string variant_name = "locked";
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    if (std::strcmp(a, "--python") == 0) {
-      python = true;
-    } else if (std::strcmp(a, "-o") == 0) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "ftf export: -o needs a file name\n");
-        return Usage();
-      }
-      out_path = argv[++i];
-    } else if (std::strncmp(a, "--loops=", 8) == 0) {
-      char* end = nullptr;
-      const long n = std::strtol(a + 8, &end, 10);
-      if (end == a + 8 || *end != '\0' || n < 1 || n > 100000000) {
-        std::fprintf(stderr, "ftf export: --loops needs a number from 1 to 100000000, not '%s'\n", a + 8);
-        return 2;
-      }
-      options.loops = static_cast<int>(n);
-    } else if (std::strncmp(a, "--variant=", 10) == 0) {
-      variant_name = a + 10;
-    } else if (std::strcmp(a, "--order=commit") == 0) {
-      options.order = ExportOrder::kCommit;
-    } else if (std::strcmp(a, "--order=completion") == 0) {
-      options.order = ExportOrder::kCompletion;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      std::fprintf(stderr, "ftf export: unknown option '%s'\n", a);
-      return Usage();
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      std::fprintf(stderr, "ftf export: one input file, please (got '%s' and '%s')\n", path.c_str(), a);
-      return 2;
-    }
+  std::string order = "commit";
+  ArgParser args;
+  args.Flag("python", &python)
+      .String("output", &out_path, 'o')
+      .Int("loops", 1, 100000000, &options.loops)
+      .String("variant", &variant_name)
+      .Value("order", 0,
+             [&order](std::string_view v) {
+               if (v != "commit" && v != "completion") return absl::InvalidArgumentError("is commit or completion");
+               order = std::string(v);
+               return absl::OkStatus();
+             })
+      .Positional(&path);
+  if (absl::Status s = args.Parse(argc, argv); !s.ok()) {
+    std::fprintf(stderr, "ftf export: %s\n", std::string(s.message()).c_str());
+    return Usage();
   }
+  if (args.help()) return Usage(stdout);
+  options.order = order == "commit" ? ExportOrder::kCommit : ExportOrder::kCompletion;
   if (path.empty()) {
     std::fprintf(stderr, "ftf export: no input file\n");
     return Usage();
@@ -87,22 +77,14 @@ int ExportCommand(int argc, char** argv) {
     std::fprintf(stderr, "ftf export: unknown variant '%s' (./ftfuzz variants lists them)\n", variant_name.c_str());
     return 2;
   }
-  absl::StatusOr<std::string> bytes = program::ReadFileBytes(path);
-  if (!bytes.ok()) {
-    std::fprintf(stderr, "ftf export: %s\n", std::string(bytes.status().message()).c_str());
-    return 2;
+  if (out_path != "-") {
+    if (absl::Status w = CheckWritable(out_path); !w.ok()) {
+      std::fprintf(stderr, "ftf export: %s\n", std::string(w.message()).c_str());
+      return 2;
+    }
   }
-  if (bytes->empty()) {
-    // The empty input decodes (to one thread with no operations), but as a
-    // file to export it is almost certainly a mistake: say so.
-    std::fprintf(stderr, "ftf export: %s is empty: nothing to export\n", path.c_str());
-    return 2;
-  }
-  absl::StatusOr<program::Program> loaded = program::LoadProgram(*bytes);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "ftf export: %s: %s\n", path.c_str(), std::string(loaded.status().message()).c_str());
-    return 2;
-  }
+  std::optional<program::Program> loaded = LoadInputOrReport("ftf export", path, std::cerr);
+  if (!loaded) return 2;
   options.source = path;
   ModelRunner runner;
   const std::string script = ExportPython(*loaded, options, runner);

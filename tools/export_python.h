@@ -24,6 +24,7 @@
 
 #include "core/variant.h"
 #include "program/program.h"
+#include "runner/runner.h"
 #include "tools/export_model.h"
 
 namespace ftf::tools {
@@ -40,6 +41,10 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
 
 // Runs the model (with `runner`) and emits the script.
 std::string ExportPython(const program::Program& p, const ExportOptions& options, ModelRunner& runner);
+
+// The message CPython gives the error `result` of `op` (a Python regular
+// expression; empty for kOk and kEmptyRegister), export_python_messages.cc.
+std::string ExpectedErrorPattern(const program::Op& op, runner::Observation::Result result);
 
 // The constant part of every script (classes and helpers), export_python_prelude.cc.
 const char* PythonPrelude();

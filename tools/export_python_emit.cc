@@ -218,11 +218,6 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
 # Documented differences: a _Py_T_OBJECT member (":OBJ") is emulated by a data descriptor
 # wrapping the slot's real member (Python's __slots__ only make Py_T_OBJECT_EX); the
 # `_temp_key` value is object() instead of the model's fresh object.
-# Known model disagreements (model bugs, docs/export.md): `__class__` assignment between
-# types whose __slots__ hold the same names in another order (CPython sorts them: same
-# layout; the model raises TypeError); the delete half of `globals[_temp] = 1; del
-# globals[_temp]` after another thread popped the key (CPython raises KeyError; the model
-# ignores it).
 )");
   // The markers let a batch runner compile the fixed part once
   // (tests/tools/export_differential_test.cc); the script ignores them.
@@ -336,6 +331,8 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
   // What the model computed.
   std::vector<std::string> order;
   std::string expect = "\n# What the model's run computed, per operation: (result, loaded object id or -1).\nEXPECT = {\n";
+  std::string msg =
+      "\n# The error message CPython gives for each error the model raised (a regular expression).\nMSG = {\n";
   for (const auto& [t, i] : run.order) {
     if (p.threads[static_cast<size_t>(t)].ops[static_cast<size_t>(i)].code == OpCode::kGlobalTempInsertDelete) {
       order.push_back(absl::StrFormat("(%d, %d, 1), (%d, %d, 2)", t, i, t, i));
@@ -345,6 +342,9 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
     const runner::Observation& o = run.ops[static_cast<size_t>(t)][static_cast<size_t>(i)].obs;
     absl::StrAppend(&expect, "    (", t, ", ", i, "): (", Quote(runner::ObservationResultName(o.result)), ", ",
                     o.result == runner::Observation::Result::kOk ? o.loaded_id : -1, "),\n");
+    const std::string pattern =
+        ExpectedErrorPattern(p.threads[static_cast<size_t>(t)].ops[static_cast<size_t>(i)], o.result);
+    if (!pattern.empty()) absl::StrAppend(&msg, "    (", t, ", ", i, "): ", PyStr(pattern), ",\n");
   }
   // Each executed operation's span in the model's run, in half-steps:
   // [2 * first step, 2 * last step], or a point right after the previous
@@ -367,7 +367,7 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
   absl::StrAppend(&s,
                   "\n# The operations (thread, index, part) in the order they took effect in the model's run;\n"
                   "# part 0 = the whole operation, 1 and 2 = the halves of a two-step one.\nORDER = [",
-                  absl::StrJoin(order, ", "), "]\n", expect, "}\n", span, "}\nSEARCH_BUDGET = 20000\n");
+                  absl::StrJoin(order, ", "), "]\n", expect, "}\n", msg, "}\n", span, "}\nSEARCH_BUDGET = 20000\n");
   if (run.completed) {
     std::string objs = "[\n";
     for (int i = 0; i < program::kNumObjects; ++i) {

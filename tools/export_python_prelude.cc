@@ -8,6 +8,7 @@ namespace ftf::tools {
 
 const char* PythonPrelude() {
   return R"PY(
+import re
 import sys
 import threading
 import types as _types
@@ -98,18 +99,14 @@ class World:
 
 
 def _call(W, f):
+    """(result, loaded object) of an operation; for an error, (its class, its
+    message): the serial check compares both with the model's (MSG)."""
     try:
         return ('ok', f(W))
     except _EmptyRegister:
         return ('empty-register', _NOLOAD)
-    except AttributeError:
-        return ('AttributeError', _NOLOAD)
-    except TypeError:
-        return ('TypeError', _NOLOAD)
-    except NameError:
-        return ('NameError', _NOLOAD)
-    except KeyError:
-        return ('KeyError', _NOLOAD)
+    except (AttributeError, TypeError, NameError, KeyError) as e:
+        return (type(e).__name__, str(e))
 
 
 def _run_entry(W, entry, results):
@@ -122,7 +119,7 @@ def _run_entry(W, entry, results):
         f = f[part - 1]
     res, got = _call(W, f)
     if part == 2 and results[(t, i)][0] != 'ok':
-        res = results[(t, i)][0]
+        return   # the first half's error is the operation's
     results[(t, i)] = (res, got)
 
 
@@ -168,6 +165,9 @@ def _check_op(W, t, i, results):
     res, got = results.get((t, i), ('not run', _NOLOAD))
     if res != exp_res:
         return '%s: model %s, python %s' % (_where(t, i), exp_res, res)
+    pattern = MSG.get((t, i))
+    if pattern is not None and not re.fullmatch(pattern, got):
+        return '%s: model %s matching %r, python %s(%r)' % (_where(t, i), exp_res, pattern, res, got)
     if exp_id >= 0 and got is not _obj(W, exp_id):
         return '%s: model loaded %s, python loaded %s' % (
             _where(t, i), NAMES.get(exp_id, '#%d' % exp_id), _describe(W, got))
@@ -231,20 +231,33 @@ def linearize(budget=None):
     reproduces every result of the model's run: each thread's operations in
     program order, and an operation that ended (in the model's run) before
     another started stays before it; operations that overlapped may be
-    ordered either way, ORDER's way first. Returns (order, [], tries) on
-    success, else (the deepest order tried, its differences, tries)."""
+    ordered either way, ORDER's way first.
+
+    Many orders lead to the same state (two threads' `globals[_temp] = 1;
+    del globals[_temp]` commute): a state (each thread's next operation and
+    everything the remaining operations can observe, _state_key) from which
+    no order succeeded is remembered and not searched again, so the search
+    is complete for far larger programs. It stops after `budget` operations
+    run. Returns (order, [], tries, True) on success, (the deepest order
+    tried, its differences, tries, True) when no allowed order reproduces
+    the model, and (..., tries, False) when the budget ran out first."""
     budget = SEARCH_BUDGET if budget is None else budget
     threads = sorted(set(t for (t, _, _) in ORDER))
     queues = {t: [e for e in ORDER if e[0] == t] for t in threads}
     rank = {e: k for k, e in enumerate(ORDER)}
     tries = [0]
     best = [[], ['no order tried']]
+    failed = set()
+    keepalive = []
 
     def note(prefix, diff):
         if len(prefix) > len(best[0]) or (len(prefix) == len(best[0]) and len(diff) < len(best[1])):
             best[0], best[1] = list(prefix), diff
 
     def rec(W, results, prefix, heads):
+        key = _state_key(W, results, heads, queues, keepalive)
+        if key in failed:
+            return False
         if len(prefix) == len(ORDER):
             diff = _final_diff(W)
             if not diff:
@@ -277,28 +290,63 @@ def linearize(budget=None):
                     return True
                 heads[e[0]] -= 1
             prefix.pop()
+        failed.add(key)
         return False
 
     W, results = _replay([])
     prefix = []
     try:
         if rec(W, results, prefix, {t: 0 for t in threads}):
-            return list(prefix), [], tries[0]
+            return list(prefix), [], tries[0], True
     except _Budget:
-        return best[0], best[1] + ['search budget of %d operations exhausted' % budget], tries[0]
-    return best[0], best[1], tries[0]
+        return best[0], best[1], tries[0], False
+    return best[0], best[1], tries[0], True
 
 
-def serial_mismatches(lenient_temp=False, budget=None):
-    OPTIONS['lenient_temp'] = lenient_temp
+def _state_key(W, results, heads, queues, keepalive):
+    """What the rest of a search can depend on: each thread's position, the
+    contents of every model object, register and dict (objects named by
+    their model id; any other object by its identity, so two states holding
+    different such objects never look alike: `keepalive` holds them so no
+    id is reused during the search), and the first half's result
+    of a two-step operation under way."""
+    ids = {id(x): oid for oid, x in W.OBJ.items()}
+
+    def name(v):
+        if v is None or v is EMPTY:
+            return repr(v)
+        if id(v) in ids:
+            return ids[id(v)]
+        keepalive.append(v)   # its id stays its own for the whole search
+        return ('other', id(v))
+
+    objs = tuple((oid, type(x).__name__, tuple(name(_peek(x, n)) for n in getattr(type(x), '__slots__', ())))
+                 for oid, x in sorted(W.OBJ.items()))
+    regs = tuple(tuple(name(v) for v in row) for row in W.R)
+    dicts = tuple(tuple((k, name(v)) for k, v in d.items()) for d in (G, B))
+    pending = []
+    for t in sorted(heads):
+        if heads[t] < len(queues[t]):
+            e = queues[t][heads[t]]
+            if e[2] == 2:
+                pending.append((t, results.get((e[0], e[1]))))
+    return (tuple(sorted(heads.items())), objs, regs, dicts, tuple(pending))
+
+
+def serial_check(lenient_temp=False, budget=None):
     """Runs the operations once, one by one, in ORDER, or if that does not
-    reproduce the model's results, in another order the model's run allows
-    (linearize). The differences from the model (empty: all agree)."""
+    reproduce the model's results, searches the other orders the model's run
+    allows (linearize). Returns (verdict, order, differences, tries):
+    'agree', 'differ' (no allowed order reproduces the model) or 'undecided'
+    (the search budget ran out before either was shown)."""
+    OPTIONS['lenient_temp'] = lenient_temp
     W, results = _replay(ORDER)
     if not _compare(W, results, ORDER):
-        return []
-    order, diff, _ = linearize(budget)
-    return diff
+        return 'agree', ORDER, [], 0
+    order, diff, tries, decided = linearize(budget)
+    if not decided:
+        return 'undecided', order, diff, tries
+    return ('differ' if diff else 'agree'), order, diff, tries
 
 
 def run_threaded(loops, overlap=False, order=None):
@@ -340,49 +388,6 @@ def run_threaded(loops, overlap=False, order=None):
         else:
             agreed += 1
     return agreed, first
-)PY";
-}
-
-const char* PythonMain() {
-  return R"PY(
-
-def main(argv):
-    import argparse
-    ap = argparse.ArgumentParser(description='ftfuzz export: run the program on this Python.')
-    ap.add_argument('--serial', action='store_true',
-                    help='run once, serially, and check every result against the model')
-    ap.add_argument('--loops', type=int, default=LOOPS, help='threaded mode: repetitions')
-    ap.add_argument('--overlap', action='store_true',
-                    help='threaded mode: start an operation once the previous one started')
-    args = ap.parse_args(argv)
-    gil = getattr(sys, '_is_gil_enabled', lambda: True)()
-    W, results = _replay(ORDER)
-    order, diff, tries = (ORDER, [], 0) if not _compare(W, results, ORDER) else linearize()
-    how = 'the recorded order' if order is ORDER else 'an order found in %d tries' % tries
-    if args.serial:
-        for line in diff:
-            print('DIFFERENCE ' + line)
-        if diff:
-            print('serial: %d difference(s) from the model (%s); no allowed order reproduces it'
-                  % (len(diff), VARIANT))
-            print('deepest order tried: ' + ' '.join('t%d#%d%s' % (t, i, '.%d' % p if p else '')
-                                                     for t, i, p in order))
-            return 1
-        print('serial: %d operations agree with the model (%s), in %s' % (len(EXPECT), VARIANT, how))
-        return 0
-    if diff:
-        print('warning: no serial order reproduces the model; running the recorded order')
-        order = ORDER
-    agreed, first = run_threaded(args.loops, args.overlap, order)
-    print('threaded (%s, GIL %s): %d of %d loops agree with the model'
-          % ('overlap' if args.overlap else 'ordered', 'on' if gil else 'off', agreed, args.loops))
-    for line in first:
-        print('DIFFERENCE ' + line)
-    return 0 if (args.overlap or agreed == args.loops) else 1
-
-
-if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:]))
 )PY";
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/variant.h"
-#include "program/cli.h"
+#include "tools/decode_command.h"
 #include "tools/export_python.h"
 #include "tools/minimize.h"
 #include "tools/repro.h"
@@ -48,8 +48,8 @@ int Variants() {
 int main(int argc, char** argv) {
   if (argc < 2) return Usage(stderr);
   std::string cmd = argv[1];
-  if (cmd == "decode") return ftf::program::DecodeCommand(argc - 1, argv + 1);
-  if (cmd == "encode") return ftf::program::EncodeCommand(argc - 1, argv + 1);
+  if (cmd == "decode") return ftf::tools::DecodeCommand(argc - 1, argv + 1);
+  if (cmd == "encode") return ftf::tools::EncodeCommand(argc - 1, argv + 1);
   if (cmd == "variants") return Variants();
   if (cmd == "repro") return ftf::tools::ReproCommand(argc - 1, argv + 1);
   if (cmd == "minimize") return ftf::tools::MinimizeCommand(argc - 1, argv + 1);

@@ -10,19 +10,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "program/encoder.h"
 #include "program/io.h"
 #include "program/text.h"
+#include "tools/args.h"
+#include "tools/input.h"
 
 namespace ftf::tools {
 namespace {
 
-int Usage() {
-  std::fprintf(stderr, "usage: ftf minimize FILE [-o OUT] [--variant=NAME] [--max-runs=N]\n");
-  return 2;
+int Usage(FILE* out = stderr) {
+  std::fprintf(out, "usage: ftf minimize FILE [-o OUT] [--variant=NAME] [--max-runs=N]\n");
+  return out == stderr ? 2 : 0;
 }
 
 }  // namespace
@@ -32,33 +36,16 @@ int MinimizeCommand(int argc, char** argv) {
   std::string out_path;
   std::string variant_name = "locked";
   long max_runs = MinimizeOptions().max_runs;
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    if (std::strncmp(a, "--variant=", 10) == 0) {
-      variant_name = a + 10;
-    } else if (std::strcmp(a, "-o") == 0) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "ftf minimize: -o needs a file name\n");
-        return 2;
-      }
-      out_path = argv[++i];
-    } else if (std::strncmp(a, "--max-runs=", 11) == 0) {
-      char* end = nullptr;
-      max_runs = std::strtol(a + 11, &end, 10);
-      if (end == a + 11 || *end != '\0' || max_runs < 1 || max_runs > 10'000'000) {
-        std::fprintf(stderr, "ftf minimize: --max-runs needs a number from 1 to 10000000, not '%s'\n", a + 11);
-        return 2;
-      }
-    } else if (a[0] == '-' && a[1] != '\0') {
-      std::fprintf(stderr, "ftf minimize: unknown option '%s'\n", a);
-      return Usage();
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      std::fprintf(stderr, "ftf minimize: one input file, please (got '%s' and '%s')\n", path.c_str(), a);
-      return 2;
-    }
+  ArgParser args;
+  args.String("variant", &variant_name)
+      .String("output", &out_path, 'o')
+      .Int("max-runs", 1, 10'000'000, &max_runs)
+      .Positional(&path);
+  if (absl::Status s = args.Parse(argc, argv); !s.ok()) {
+    std::fprintf(stderr, "ftf minimize: %s\n", std::string(s.message()).c_str());
+    return Usage();
   }
+  if (args.help()) return Usage(stdout);
   if (path.empty()) return Usage();
   if (out_path.empty()) out_path = path + ".min";
   const core::Variant* variant = core::FindVariant(variant_name);
@@ -66,19 +53,12 @@ int MinimizeCommand(int argc, char** argv) {
     std::fprintf(stderr, "ftf minimize: unknown variant '%s' (./ftfuzz variants lists them)\n", variant_name.c_str());
     return 2;
   }
-  absl::StatusOr<std::string> contents = program::ReadFileBytes(path);
-  if (!contents.ok()) {
-    std::fprintf(stderr, "ftf minimize: %s\n", std::string(contents.status().message()).c_str());
-    return 2;
-  }
-  if (contents->empty()) {
-    std::fprintf(stderr, "ftf minimize: %s is empty: nothing to minimize (an empty input is one thread with no "
-                         "operations)\n", path.c_str());
-    return 2;
-  }
-  absl::StatusOr<program::Program> loaded = program::LoadProgram(*contents);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "ftf minimize: %s: %s\n", path.c_str(), std::string(loaded.status().message()).c_str());
+  std::optional<program::Program> loaded = LoadInputOrReport("ftf minimize", path, std::cerr);
+  if (!loaded) return 2;
+  // Minimizing can take minutes: an output that cannot be written is
+  // reported before it starts.
+  if (absl::Status w = CheckWritable(out_path); !w.ok()) {
+    std::fprintf(stderr, "ftf minimize: %s\n", std::string(w.message()).c_str());
     return 2;
   }
 

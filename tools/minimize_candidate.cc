@@ -9,7 +9,6 @@
 // context switches.
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "audit/sanitizer_report.h"
 #include "program/text.h"
 #include "runner/runner.h"
+#include "tools/child_process.h"
 #include "tools/minimize.h"
 
 namespace ftf::tools {
@@ -54,24 +54,6 @@ bool ParseFtfSummary(const std::string& text, CandidateOutcome* out) {
     out->context_switches = std::strtoull(text.c_str() + sched + 26, nullptr, 10);
   }
   return found;
-}
-
-// Reads `fd` until EOF or until `deadline_ms` passes without data.
-bool ReadAll(int fd, std::string* out, int timeout_ms) {
-  char buf[4096];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    int r = poll(&p, 1, timeout_ms);
-    if (r == 0) return false;  // timed out
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return true;
-    out->append(buf, static_cast<size_t>(n));
-  }
 }
 
 CandidateOutcome Crashed() {
@@ -138,47 +120,22 @@ CandidateOutcome CandidateRunner::Run(const program::Program& p) {
   };
   if (!fork_) return in_process();
 
-  int result_pipe[2];
-  int err_pipe[2];
-  if (pipe(result_pipe) != 0) return Crashed();
-  if (pipe(err_pipe) != 0) {
-    close(result_pipe[0]);
-    close(result_pipe[1]);
-    return Crashed();
-  }
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    for (int fd : {result_pipe[0], result_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    return Crashed();
-  }
-  if (pid == 0) {
-    close(result_pipe[0]);
-    close(err_pipe[0]);
-    dup2(err_pipe[1], 2);
+  ChildProcess child;
+  const bool started = child.Start([&](int result_fd) {
     alarm(120);  // a bounded run never takes this long; a hang must not block the tool
     impl_->current = &p;
     audit::SetCrashContext(&impl_->crash);
     CandidateOutcome o = in_process();
     std::string line = o.has_finding ? audit::FindingKindName(o.kind) : "clean";
     line += "\t" + o.location + "\t" + std::to_string(o.context_switches) + "\n";
-    ssize_t ignored = write(result_pipe[1], line.data(), line.size());
+    ssize_t ignored = write(result_fd, line.data(), line.size());
     (void)ignored;
-    _exit(0);
-  }
-  close(result_pipe[1]);
-  close(err_pipe[1]);
-  std::string err;
+  });
+  if (!started) return Crashed();
   std::string result;
-  bool done = ReadAll(err_pipe[0], &err, 150'000);
-  if (done) ReadAll(result_pipe[0], &result, 5'000);
-  close(err_pipe[0]);
-  close(result_pipe[0]);
-  if (!done) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  if (!child.ReadToEnd(150'000, &result)) child.Kill();
+  const int status = child.Reap();
+  const std::string& err = child.errors();
   CandidateOutcome o;
   // A sanitizer report comes first, even if the child went on and exited
   // normally (halt_on_error=0, e.g. in a test binary without the harness's

@@ -16,7 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "program/encoder.h"
 #include "program/text.h"
-#include "sched/decoder.h"
+#include "sched/schedule_decoder.h"
 #include "tools/minimize.h"
 
 namespace ftf::tools {

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,25 +25,15 @@
 #include "program/io.h"
 #include "program/text.h"
 #include "runner/runner.h"
+#include "tools/args.h"
+#include "tools/input.h"
 
 namespace ftf::tools {
 namespace {
 
-int Usage() {
-  std::fprintf(stderr, "usage: ftf repro FILE [--variant=NAME] [--runs=N] [--threads=K] [--timeout=SECONDS]\n");
-  return 2;
-}
-
-// "--name=N" with N in [lo, hi]; prints the error and returns false otherwise.
-bool ParseCount(const char* arg, size_t prefix, long lo, long hi, long* out) {
-  char* end = nullptr;
-  *out = std::strtol(arg + prefix, &end, 10);
-  if (end == arg + prefix || *end != '\0' || *out < lo || *out > hi) {
-    std::fprintf(stderr, "ftf repro: %.*s needs a number from %ld to %ld, not '%s'\n", static_cast<int>(prefix - 1),
-                 arg, lo, hi, arg + prefix);
-    return false;
-  }
-  return true;
+int Usage(FILE* out = stderr) {
+  std::fprintf(out, "usage: ftf repro FILE [--variant=NAME] [--runs=N] [--threads=K] [--timeout=SECONDS]\n");
+  return out == stderr ? 2 : 0;
 }
 
 // Prints the real-thread statistics; true if any run found something.
@@ -95,44 +87,31 @@ int ReproCommand(int argc, char** argv) {
   long runs = 1;
   long threads = 0;
   long timeout_s = 5;
-  const char* worker = nullptr;  // internal: --threads-worker=FIRST:RUNS:FD (repro.h)
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    if (std::strncmp(a, "--variant=", 10) == 0) {
-      variant_name = a + 10;
-    } else if (std::strncmp(a, "--runs=", 7) == 0) {
-      if (!ParseCount(a, 7, 1, 1000000, &runs)) return 2;
-    } else if (std::strncmp(a, "--threads=", 10) == 0) {
-      if (!ParseCount(a, 10, 1, 1000000, &threads)) return 2;
-    } else if (std::strncmp(a, "--threads-worker=", 17) == 0) {
-      worker = a + 17;
-    } else if (std::strncmp(a, "--timeout=", 10) == 0) {
-      if (!ParseCount(a, 10, 1, 3600, &timeout_s)) return 2;
-    } else if (a[0] == '-') {
-      std::fprintf(stderr, "ftf repro: unknown option '%s'\n", a);
-      return Usage();
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      std::fprintf(stderr, "ftf repro: one input file, please (got '%s' and '%s')\n", path.c_str(), a);
-      return 2;
-    }
+  std::string worker;  // internal: --threads-worker=FIRST:RUNS:FD (repro.h)
+  ArgParser args;
+  args.String("variant", &variant_name)
+      .Int("runs", 1, 1000000, &runs)
+      .Int("threads", 1, 1000000, &threads)
+      .Int("timeout", 1, 3600, &timeout_s)
+      .String("threads-worker", &worker)
+      .Positional(&path);
+  if (absl::Status s = args.Parse(argc, argv); !s.ok()) {
+    std::fprintf(stderr, "ftf repro: %s\n", std::string(s.message()).c_str());
+    return Usage();
   }
+  if (args.help()) return Usage(stdout);
   if (path.empty()) return Usage();
   const core::Variant* variant = core::FindVariant(variant_name);
   if (variant == nullptr) {
     std::fprintf(stderr, "ftf repro: unknown variant '%s' (./ftfuzz variants lists them)\n", variant_name.c_str());
     return 2;
   }
-  absl::StatusOr<program::Program> loaded = program::LoadProgramFile(path);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "ftf repro: %s: %s\n", path.c_str(), std::string(loaded.status().message()).c_str());
-    return 2;
-  }
+  std::optional<program::Program> loaded = LoadInputOrReport("ftf repro", path, std::cerr);
+  if (!loaded) return 2;
   const program::Program& p = *loaded;
-  if (worker != nullptr) {
+  if (!worker.empty()) {
     int first = 0, count = 0, fd = -1;
-    if (std::sscanf(worker, "%d:%d:%d", &first, &count, &fd) != 3 || fd < 0) return Usage();
+    if (std::sscanf(worker.c_str(), "%d:%d:%d", &first, &count, &fd) != 3 || fd < 0) return Usage();
     ThreadReplayWorker(p, *variant, first, count, fd);
   }
   std::printf("%s\n", program::ToText(p).c_str());

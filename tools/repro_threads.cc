@@ -8,7 +8,6 @@
 // (a sanitizer report, a signal): either way the run in progress is counted
 // and a new worker takes the next one.
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 #include "runner/world.h"
 #include "sched/fiber_executor.h"
 #include "sched/thread_executor.h"
+#include "tools/child_process.h"
 #include "tools/repro.h"
 
 namespace ftf::tools {
@@ -182,92 +182,48 @@ ThreadReplayStats ReplayOnThreads(const program::Program& p, const ThreadReplayO
       stats.stopped_early = true;
       break;
     }
-    int out_pipe[2];
-    int err_pipe[2];
-    if (pipe(out_pipe) != 0) break;
-    if (pipe(err_pipe) != 0) {
-      close(out_pipe[0]);
-      close(out_pipe[1]);
-      break;
-    }
     std::fflush(stdout);
-    std::fflush(stderr);
     const int first = stats.runs_done;
-    pid_t pid = fork();
-    if (pid < 0) {
-      for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-      break;
-    }
-    if (pid == 0) {
-      close(out_pipe[0]);
-      close(err_pipe[0]);
-      dup2(err_pipe[1], 2);
+    ChildProcess worker;
+    const bool started = worker.Start([&](int result_fd) {
 #if defined(FTF_TSAN)
       const std::string spec =
-          "--threads-worker=" + std::to_string(first) + ":" + std::to_string(options.runs) + ":" + std::to_string(out_pipe[1]);
+          "--threads-worker=" + std::to_string(first) + ":" + std::to_string(options.runs) + ":" + std::to_string(result_fd);
       const std::string variant_arg = "--variant=" + variant.name;
       execl(binary.c_str(), "ftf", "repro", program_path, variant_arg.c_str(), spec.c_str(), static_cast<char*>(nullptr));
       std::fprintf(stderr, "ftf repro: cannot run the worker %s\n", binary.c_str());
       _exit(5);
 #else
-      ThreadReplayWorker(p, variant, first, options.runs, out_pipe[1]);
+      ThreadReplayWorker(p, variant, first, options.runs, result_fd);
 #endif
-    }
-    close(out_pipe[1]);
-    close(err_pipe[1]);
+    });
+    if (!started) break;
+    // One line per run: "<run>\t<KIND or clean>\t<location>\t<message>".
     std::string out;
-    std::string err;
-    bool out_open = true;
-    bool err_open = true;
     bool hung = false;
-    while (out_open && stats.runs_done < options.runs) {
-      pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
-      int r = poll(fds, 2, options.timeout_ms);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
+    while (stats.runs_done < options.runs) {
+      const ChildProcess::Event e = worker.Poll(options.timeout_ms, &out);
+      if (e == ChildProcess::Event::kTimeout) {
         hung = true;
         break;
       }
-      char buf[4096];
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-        ssize_t got = read(fds[i].fd, buf, sizeof(buf));
-        if (got <= 0) {
-          (i == 0 ? out_open : err_open) = false;
-          continue;
-        }
-        if (i == 1) {
-          if (err.size() < (1u << 20)) err.append(buf, static_cast<size_t>(got));
-          continue;
-        }
-        out.append(buf, static_cast<size_t>(got));
-        for (size_t nl; (nl = out.find('\n')) != std::string::npos; out.erase(0, nl + 1)) {
-          std::string line = out.substr(0, nl);
-          size_t t1 = line.find('\t');
-          size_t t2 = line.find('\t', t1 + 1);
-          size_t t3 = line.find('\t', t2 + 1);
-          if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos) continue;
-          Record(&stats, line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1, t3 - t2 - 1), line.substr(t3 + 1));
-        }
+      for (size_t nl; (nl = out.find('\n')) != std::string::npos; out.erase(0, nl + 1)) {
+        std::string line = out.substr(0, nl);
+        size_t t1 = line.find('\t');
+        size_t t2 = line.find('\t', t1 + 1);
+        size_t t3 = line.find('\t', t2 + 1);
+        if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos) continue;
+        Record(&stats, line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1, t3 - t2 - 1), line.substr(t3 + 1));
       }
+      if (e == ChildProcess::Event::kClosed) break;
     }
-    if (hung) kill(pid, SIGKILL);
-    // Drain what is left of stderr (a dying sanitizer may still be writing).
-    if (!hung) {
-      char buf[4096];
-      for (;;) {
-        pollfd f{err_pipe[0], POLLIN, 0};
-        if (poll(&f, 1, 2000) <= 0) break;
-        ssize_t got = read(err_pipe[0], buf, sizeof(buf));
-        if (got <= 0) break;
-        if (err.size() < (1u << 20)) err.append(buf, static_cast<size_t>(got));
-      }
+    if (hung) {
+      worker.Kill();
+    } else {
+      worker.DrainErrors(2000);  // a dying sanitizer may still be writing
     }
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    const int status = worker.Reap();
+    const std::string& err = worker.errors();
     if (hung) {
       ++hangs;
       Record(&stats, "HANG", "no progress for " + std::to_string(options.timeout_ms) + " ms (DEADLOCK or LIVELOCK)");

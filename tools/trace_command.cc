@@ -6,20 +6,24 @@
 
 #include <cstdio>
 #include <cstring>
+#include <iostream>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "program/io.h"
 #include "program/text.h"
 #include "runner/runner.h"
+#include "tools/args.h"
+#include "tools/input.h"
 #include "tools/trace_html.h"
 
 namespace ftf::tools {
 namespace {
 
-int Usage() {
-  std::fprintf(stderr, "usage: ftf trace FILE --html OUT.html [--variant=NAME]\n");
-  return 2;
+int Usage(FILE* out = stderr) {
+  std::fprintf(out, "usage: ftf trace FILE --html OUT.html [--variant=NAME]\n");
+  return out == stderr ? 2 : 0;
 }
 
 }  // namespace
@@ -28,28 +32,13 @@ int TraceCommand(int argc, char** argv) {
   std::string path;
   std::string html_path;
   std::string variant_name = "locked";
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    if (std::strncmp(a, "--variant=", 10) == 0) {
-      variant_name = a + 10;
-    } else if (std::strncmp(a, "--html=", 7) == 0) {
-      html_path = a + 7;
-    } else if (std::strcmp(a, "--html") == 0) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "ftf trace: --html needs a file name\n");
-        return 2;
-      }
-      html_path = argv[++i];
-    } else if (a[0] == '-' && a[1] != '\0') {
-      std::fprintf(stderr, "ftf trace: unknown option '%s'\n", a);
-      return Usage();
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      std::fprintf(stderr, "ftf trace: one input file, please (got '%s' and '%s')\n", path.c_str(), a);
-      return 2;
-    }
+  ArgParser args;
+  args.String("variant", &variant_name).String("html", &html_path).Positional(&path);
+  if (absl::Status s = args.Parse(argc, argv); !s.ok()) {
+    std::fprintf(stderr, "ftf trace: %s\n", std::string(s.message()).c_str());
+    return Usage();
   }
+  if (args.help()) return Usage(stdout);
   if (path.empty()) return Usage();
   if (html_path.empty()) {
     std::fprintf(stderr, "ftf trace: say where to write the page: --html OUT.html\n");
@@ -60,11 +49,12 @@ int TraceCommand(int argc, char** argv) {
     std::fprintf(stderr, "ftf trace: unknown variant '%s' (./ftfuzz variants lists them)\n", variant_name.c_str());
     return 2;
   }
-  absl::StatusOr<program::Program> loaded = program::LoadProgramFile(path);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "ftf trace: %s: %s\n", path.c_str(), std::string(loaded.status().message()).c_str());
+  if (absl::Status w = CheckWritable(html_path); !w.ok()) {
+    std::fprintf(stderr, "ftf trace: %s\n", std::string(w.message()).c_str());
     return 2;
   }
+  std::optional<program::Program> loaded = LoadInputOrReport("ftf trace", path, std::cerr);
+  if (!loaded) return 2;
   const program::Program& p = *loaded;
 
   runner::Runner r;

@@ -15,7 +15,7 @@ namespace ftf::program {
 enum class ScheduleKind : uint8_t {
   // Each schedule byte picks the next thread among the runnable ones and how
   // many scheduling points it runs before the next decision (the exact
-  // meaning is documented in sched/decoder.h).
+  // meaning is documented in sched/schedule_decoder.h).
   kDirect = 0,
   // PCT (Burckhardt et al., ASPLOS 2010): bytes give each thread an initial
   // priority and `depth - 1` priority change points (step numbers); the

@@ -77,7 +77,7 @@
 #include "core/sched_hook.h"
 #include "program/schedule_spec.h"
 #include "sched/coverage.h"
-#include "sched/decoder.h"
+#include "sched/schedule_decoder.h"
 #include "sched/fiber.h"
 #include "sched/trace.h"
 

@@ -111,6 +111,33 @@ TEST(SanitizerReportTest, DataRaceIsReportedWithTheFtfuzzSummary) {
   ExpectFtfuzzBlock(r, "DATA_RACE");
 }
 
+// Every frame of TSan's report is symbolized: each names its function, and
+// each in the probe's own code its file:line, never `<null> <null>`. That
+// is what a runtime whose llvm-symbolizer is missing prints ("invalid path
+// to external symbolizer": Debian's clang-19 runtime looks for
+// /usr/bin/llvm-symbolizer-19, package llvm-19), and what the harness's
+// external_symbolizer_path (fuzzers/sanitizer_defaults.cc) prevents.
+TEST(SanitizerReportTest, RaceReportFramesNameFunctionsAndFiles) {
+  ProbeResult r = RunProbe("race");
+  SCOPED_TRACE(r.output);
+  ASSERT_NE(r.output.find("WARNING: ThreadSanitizer: data race"), std::string::npos);
+  EXPECT_EQ(r.output.find("invalid path to external symbolizer"), std::string::npos);
+  EXPECT_EQ(r.output.find("isn't a known symbolizer"), std::string::npos);
+  // "    #0 Function /path/file.cc:LINE:COL (module+0x...)".
+  const std::regex frame(R"(\n +#[0-9]+ ([^\n]*))");
+  int own = 0;
+  for (std::sregex_iterator it(r.output.begin(), r.output.end(), frame), end; it != end; ++it) {
+    const std::string text = (*it)[1].str();
+    EXPECT_NE(text.rfind("<null>", 0), 0u) << "a frame with no function: " << (*it)[0];
+    if (text.find("(audit_probe+") == std::string::npos) continue;  // libraries may lack line tables
+    ++own;
+    EXPECT_TRUE(std::regex_search(text, std::regex(R"(\.(cc|h):[0-9]+)"))) << (*it)[0];
+  }
+  EXPECT_GE(own, 4);
+  // The racing access's frame names the probe's source line.
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(\n +#[0-9]+ \S.* \S*audit_probe\.cc:[0-9]+)")));
+}
+
 // The report of a race is built after the run, outside TSan's report: a
 // long rendering (hundreds of thousands of TSan events) must not hang.
 // Built inside the hook it needed a new TSan trace part, whose allocation

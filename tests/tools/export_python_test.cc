@@ -172,7 +172,6 @@ TEST(ExportCommand, ErrorsExitTwoWithAMessage) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"empty", "", "--python -o " + out.string(), "is empty"},
       {"truncated.txt", "ftfuzz program v1\nthreads 2\nt0 s1: r2 = o0.", "--python -o " + out.string(), "line 3"},
       {"garbage.txt", "ftfuzz program v1\n%%% not a program %%%\n", "--python -o " + out.string(), "line 2"},
       {"no_output.txt", kProgram, "--python", "no output file"},

@@ -1,6 +1,6 @@
-// cli_test.cc - the decode / encode subcommands, including every error path.
+// decode_command_test.cc - the decode / encode subcommands, including every error path.
 
-#include "program/cli.h"
+#include "tools/decode_command.h"
 
 #include <filesystem>
 #include <sstream>
@@ -13,11 +13,16 @@
 #include "program/io.h"
 #include "program/text.h"
 
-namespace ftf::program {
+namespace ftf::tools {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using program::Decode;
+using program::LoadProgramFile;
+using program::ParseText;
+using program::ReadFileBytes;
+using program::WriteFileBytes;
 
 struct Result {
   int code;
@@ -101,11 +106,11 @@ TEST_F(CliTest, Errors) {
 
   r = RunCli(true, {"a", "b"});
   EXPECT_EQ(r.code, kCliError);
-  EXPECT_THAT(r.err, HasSubstr("more than one input file"));
+  EXPECT_THAT(r.err, HasSubstr("one input file, please"));
 
   r = RunCli(true, {"--bogus"});
   EXPECT_EQ(r.code, kCliError);
-  EXPECT_THAT(r.err, HasSubstr("unknown option --bogus"));
+  EXPECT_THAT(r.err, HasSubstr("unknown option '--bogus'"));
 
   const std::string bad = Write("bad.txt", "ftfuzz program v1\nthreads 2\nt0: o0.q = r1\n");
   r = RunCli(true, {bad});
@@ -124,7 +129,7 @@ TEST_F(CliTest, Errors) {
 
   r = RunCli(false, {good, "-o"});
   EXPECT_EQ(r.code, kCliError);
-  EXPECT_THAT(r.err, HasSubstr("-o needs a file name"));
+  EXPECT_THAT(r.err, HasSubstr("-o needs a value"));
 
   r = RunCli(false, {good, "-o", (dir_ / "no" / "such" / "dir" / "out").string()});
   EXPECT_EQ(r.code, kCliError);
@@ -153,4 +158,4 @@ TEST_F(CliTest, EmptyAndGarbageFilesDecode) {
 }
 
 }  // namespace
-}  // namespace ftf::program
+}  // namespace ftf::tools

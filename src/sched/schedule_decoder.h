@@ -1,4 +1,4 @@
-// decoder.h - turning schedule bytes into scheduling decisions.
+// schedule_decoder.h - turning schedule bytes into scheduling decisions.
 //
 // Executor logic, not a model of CPython. At every scheduling point (a core
 // access through Cell, a Yield, a thread blocking or finishing) the executor
@@ -53,8 +53,8 @@
 // inside fibers and are FTF_SCHED_INTERNAL (no TSan instrumentation, no
 // allocation). Reset allocates nothing either: bytes are borrowed.
 
-#ifndef FTF_SCHED_DECODER_H_
-#define FTF_SCHED_DECODER_H_
+#ifndef FTF_SCHED_SCHEDULE_DECODER_H_
+#define FTF_SCHED_SCHEDULE_DECODER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -178,4 +178,4 @@ int NthSetBit(ThreadMask m, int n);  // n-th (0-based) set bit, in increasing or
 
 }  // namespace ftf::sched
 
-#endif  // FTF_SCHED_DECODER_H_
+#endif  // FTF_SCHED_SCHEDULE_DECODER_H_

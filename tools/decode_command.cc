@@ -1,6 +1,6 @@
-// cli.cc - see cli.h.
+// decode_command.cc - see decode_command.h.
 
-#include "program/cli.h"
+#include "tools/decode_command.h"
 
 #include <iostream>
 #include <optional>
@@ -11,9 +11,21 @@
 #include "program/encoder.h"
 #include "program/io.h"
 #include "program/text.h"
+#include "tools/args.h"
+#include "tools/input.h"
 
-namespace ftf::program {
+namespace ftf::tools {
 namespace {
+
+using program::Encode;
+using program::kTextVersionLine;
+using program::LoadProgramFile;
+using program::LooksLikeText;
+using program::ParseText;
+using program::Program;
+using program::ReadFileBytes;
+using program::ToText;
+using program::WriteFileBytes;
 
 constexpr char kDecodeUsage[] =
     "usage: decode FILE [-o OUT]\n"
@@ -32,26 +44,20 @@ struct Args {
 
 Args ParseArgs(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i] ? argv[i] : "";
-    if (arg == "-h" || arg == "--help") {
-      a.help = true;
-    } else if (arg == "-o" || arg == "--output") {
-      if (i + 1 >= argc) { a.error = std::string(arg) + " needs a file name"; return a; }
-      a.output = argv[++i];
-    } else if (arg.rfind("-o=", 0) == 0 || arg.rfind("--output=", 0) == 0) {
-      a.output = std::string(arg.substr(arg.find('=') + 1));
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      a.error = "unknown option " + std::string(arg);
-      return a;
-    } else if (a.input) {
-      a.error = "more than one input file (" + *a.input + ", " + std::string(arg) + ")";
-      return a;
-    } else {
-      a.input = std::string(arg);
-    }
-  }
-  if (a.output && a.output->empty()) a.error = "empty output file name";
+  std::string input, output;
+  bool output_given = false;
+  ArgParser parser;
+  parser.Value("output", 'o', [&](std::string_view v) {
+    if (v.empty()) return absl::InvalidArgumentError("needs a value");
+    output = std::string(v);
+    output_given = true;
+    return absl::OkStatus();
+  });
+  parser.Positional(&input);
+  if (absl::Status s = parser.Parse(argc, argv); !s.ok()) a.error = std::string(s.message());
+  a.help = parser.help();
+  if (!input.empty()) a.input = input;
+  if (output_given) a.output = output;
   return a;
 }
 
@@ -68,11 +74,8 @@ int DecodeCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (a.help) { out << kDecodeUsage; return kCliOk; }
   if (!a.error.empty()) return Usage(err, kDecodeUsage, a.error);
   if (!a.input) return Usage(err, kDecodeUsage, "no input file");
-  absl::StatusOr<Program> p = LoadProgramFile(*a.input);
-  if (!p.ok()) {
-    err << "decode: " << p.status().message() << "\n";
-    return kCliError;
-  }
+  std::optional<Program> p = LoadInputOrReport("decode", *a.input, err);
+  if (!p) return kCliError;
   const std::string text = ToText(*p);
   if (!a.output) {
     out << text;
@@ -123,4 +126,4 @@ int EncodeCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
 int DecodeCommand(int argc, char** argv) { return DecodeCommand(argc, argv, std::cout, std::cerr); }
 int EncodeCommand(int argc, char** argv) { return EncodeCommand(argc, argv, std::cout, std::cerr); }
 
-}  // namespace ftf::program
+}  // namespace ftf::tools

@@ -1,6 +1,6 @@
-// Schedule decoders: specific bytes give specific decisions (decoder.h).
+// Schedule decoders: specific bytes give specific decisions (sched/schedule_decoder.h).
 
-#include "sched/decoder.h"
+#include "sched/schedule_decoder.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-// decoder.cc - direct, PCT and round-robin schedule decoders (see decoder.h).
+// schedule_decoder.cc - direct, PCT and round-robin schedule decoders (see schedule_decoder.h).
 
-#include "sched/decoder.h"
+#include "sched/schedule_decoder.h"
 
 namespace ftf::sched {
 

@@ -1,4 +1,4 @@
-// cli.h - the `decode` and `encode` subcommands of the ftf binary.
+// decode_command.h - the `decode` and `encode` subcommands of the ftf binary.
 //
 //   decode FILE [-o OUT]     print the text form of FILE (a binary input, or
 //                            a text program: then its normalised form)
@@ -11,12 +11,12 @@
 // input. Both decode and encode use the default Limits, like the fuzz
 // targets.
 
-#ifndef FTF_PROGRAM_CLI_H_
-#define FTF_PROGRAM_CLI_H_
+#ifndef FTF_TOOLS_DECODE_COMMAND_H_
+#define FTF_TOOLS_DECODE_COMMAND_H_
 
 #include <ostream>
 
-namespace ftf::program {
+namespace ftf::tools {
 
 inline constexpr int kCliOk = 0;
 inline constexpr int kCliError = 2;
@@ -28,6 +28,6 @@ int EncodeCommand(int argc, char** argv);
 int DecodeCommand(int argc, char** argv, std::ostream& out, std::ostream& err);
 int EncodeCommand(int argc, char** argv, std::ostream& out, std::ostream& err);
 
-}  // namespace ftf::program
+}  // namespace ftf::tools
 
-#endif  // FTF_PROGRAM_CLI_H_
+#endif  // FTF_TOOLS_DECODE_COMMAND_H_
