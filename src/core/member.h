@@ -25,7 +25,7 @@
 //           forever: findings/20261122-lockfree-slots-xgetref-livelock.md).
 //           A delete of a Py_T_OBJECT_EX slot raises AttributeError when the
 //           old value it took out was NULL (gh-146270, PR #148800, April
-//           2026, before the seed PR's base): exactly one of two concurrent
+//           2026, before the base of eendebakpt/cpython#62): exactly one of two concurrent
 //           deletes succeeds. With Variant::member_delete_checks_unlocked
 //           (mutant_unlocked_delete_check) the code before that fix runs: a
 //           plain `*addr == NULL` check outside any lock first, a

@@ -43,7 +43,7 @@
 // There is no scheduling point "inside" an instruction that a stop-the-world
 // could use: SafePoint is only called between operations by the executor,
 // and LOCK_OBJECT never blocks, so guard and access are atomic with respect
-// to __class__ assignment, as in CPython (cpython-core.md 5.5).
+// to __class__ assignment, as in CPython (docs/cpython-model.md §13).
 //
 // Thread-safety: CPython gives every thread its own copy of the bytecode
 // (thread-local bytecode), so an AttrSite belongs to one logical thread: its

@@ -1,6 +1,6 @@
 // Cost of a scheduling point in the fiber executor (prints ns per point).
 //
-// Times are CPU time of the test's OS thread. Not a pass/fail benchmark: it prints the numbers (issue 9's goal is 10,000
+// Times are CPU time of the test's OS thread. Not a pass/fail benchmark: it prints the numbers (the benchmark's goal is 10,000
 // exec/s under TSan for 4 threads x 32 operations, ~1-3k scheduling points per
 // input) and only fails if a point costs absurdly much (a broken fast path).
 
