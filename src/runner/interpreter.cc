@@ -215,17 +215,20 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       core::XDecref(ts, value);
       break;
     case OpCode::kGlobalInsert: {
-      // globals.setdefault(name, value): one critical section on the dict.
-      core::CriticalSection cs;
-      core::CriticalSectionBegin(ts, &cs, &globals_->ob->ob_mutex);
-      core::Object* existing = nullptr;
-      core::Object* key = names_[op.name];
-      core::DictLookupLockHeld(ts, globals_, key, dict_state_.HashOf(key), &existing);
-      if (existing == nullptr) {
-        NoteStore(ts, globals_->ob, audit::DictKey(op.name), value);
-        core::DictSetItemLockHeld(ts, globals_, key, value);
-      }
-      core::CriticalSectionEnd(ts, &cs);
+      // globals.setdefault(name, value), the result unused. The ledger learns
+      // of the store under the dict's lock, just before the insert.
+      struct Note {
+        World* world;
+        core::ThreadState* ts;
+        uint32_t key;
+        core::Object* value;
+      } note{this, &ts, audit::DictKey(op.name), value};
+      core::DictSetDefaultRef(ts, globals_, names_[op.name], value, /*result=*/nullptr,
+                              [](void* ctx) {
+                                Note& n = *static_cast<Note*>(ctx);
+                                n.world->NoteStore(*n.ts, n.world->globals_->ob, n.key, n.value);
+                              },
+                              &note);
       core::XDecref(ts, value);
       break;
     }
