@@ -1,4 +1,5 @@
 // class_assign.h - `obj.__class__ = T` and type modification.
+// What CPython does here: docs/cpython-model.md §13.
 //
 // Models object_set_class / object_set_class_world_stopped /
 // compatible_for_assignment and PyType_Modified / type_modified_unlocked

@@ -1,4 +1,5 @@
 // critical_section.h - per-thread stacks of critical sections.
+// What CPython does here: docs/cpython-model.md §8.
 //
 // Models Include/internal/pycore_critical_section.h and
 // Python/critical_section.c. A critical section is a small record on the

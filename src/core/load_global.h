@@ -1,6 +1,6 @@
 // load_global.h - LOAD_GLOBAL: generic lookup, adaptive specialization,
 // LOAD_GLOBAL_MODULE / LOAD_GLOBAL_BUILTIN, deopt, and the globals churn of
-// gh-152075 (docs/cpython-model.md §15).
+// gh-152075. What CPython does here: docs/cpython-model.md §15.
 //
 // Models, from CPython's free-threaded build:
 //   * the adaptive counter of Include/internal/pycore_backoff.h

@@ -1,4 +1,5 @@
 // member.h - the generic __slots__ paths: PyMember_GetOne / PyMember_SetOne.
+// What CPython does here: docs/cpython-model.md §11.
 //
 // Models Python/structmember.c (PyMember_GetOne, member_get_object,
 // PyMember_SetOne for Py_T_OBJECT_EX and _Py_T_OBJECT), the member

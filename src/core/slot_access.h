@@ -1,5 +1,6 @@
 // slot_access.h - LOAD_ATTR / STORE_ATTR at one instruction site, with the
 // adaptive specializer and the LOAD_ATTR_SLOT / STORE_ATTR_SLOT forms.
+// What CPython does here: docs/cpython-model.md §12.
 //
 // Models, for `__slots__` members:
 // * the inline cache of an attribute instruction (_PyAttrCache,
