@@ -231,6 +231,22 @@ DictSetResult DictSetItem(ThreadState& ts, Dict* d, Object* key, Object* value) 
   return r;
 }
 
+bool DictDelItem(ThreadState& ts, Dict* d, Object* key) {
+  CriticalSection cs;
+  CriticalSectionBegin(ts, &cs, &d->ob->ob_mutex);
+  bool r = DictDelItemLockHeld(ts, d, key);
+  CriticalSectionEnd(ts, &cs);
+  return r;
+}
+
+DictPopResult DictPopItem(ThreadState& ts, Dict* d) {
+  CriticalSection cs;
+  CriticalSectionBegin(ts, &cs, &d->ob->ob_mutex);
+  DictPopResult r = DictPopItemLockHeld(ts, d);
+  CriticalSectionEnd(ts, &cs);
+  return r;
+}
+
 bool DictSetDefaultRef(ThreadState& ts, Dict* d, Object* key, Object* default_value, Object** result,
                        DictInsertNote before_insert, void* ctx) {
   CriticalSection cs;
@@ -250,22 +266,6 @@ bool DictSetDefaultRef(ThreadState& ts, Dict* d, Object* key, Object* default_va
   }
   CriticalSectionEnd(ts, &cs);
   return present;
-}
-
-bool DictDelItem(ThreadState& ts, Dict* d, Object* key) {
-  CriticalSection cs;
-  CriticalSectionBegin(ts, &cs, &d->ob->ob_mutex);
-  bool r = DictDelItemLockHeld(ts, d, key);
-  CriticalSectionEnd(ts, &cs);
-  return r;
-}
-
-DictPopResult DictPopItem(ThreadState& ts, Dict* d) {
-  CriticalSection cs;
-  CriticalSectionBegin(ts, &cs, &d->ob->ob_mutex);
-  DictPopResult r = DictPopItemLockHeld(ts, d);
-  CriticalSectionEnd(ts, &cs);
-  return r;
 }
 
 }  // namespace ftf::core

@@ -13,7 +13,6 @@
 
 namespace ftf::core {
 namespace {
-
 [[noreturn]] void KeysFatal(const char* what, const DictKeys* keys) {
   std::fprintf(stderr, "ftfuzz: model fatal error: %s (keys object %p)\n", what, static_cast<const void*>(keys));
   std::abort();
