@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The measurements of `./ftfuzz bench` (issue 9). tools/bench.sh builds what
+"""The measurements of `./ftfuzz bench` (docs/bench.md). tools/bench.sh builds what
 is needed and runs this; it prints the report, and writes it as JSON (and the
 PNG chart through tools/bench_plot.py).
 
@@ -11,7 +11,7 @@ Sections (keys of the JSON document):
   time_to_find   per mutant, sanitizer and corpus (seeds / empty): wall time
                  until libFuzzer stops with the expected SUMMARY kind, over
                  several -seed values, capped.
-  stress         the seed document's real-thread stress test on the core
+  stress         the proposal's real-thread stress test on the core
                  (bench/core_stress.cc) for each mutant, for the fuzzer's
                  median time: rounds run, rounds that found something.
   ablation       time to find with interleaving coverage off and with PCT
@@ -47,7 +47,7 @@ PRESETS = ["release", "tsan", "asan"]
 GOAL = {"release": 40000, "tsan": 10000, "asan": 30000}
 GLOBALS_MUTANT_WORDS = ("globals", "keys_version", "specializer", "trybegin")
 
-# The seed documents' figures (shared/seeds/*.txt).
+# The figures published with the two proposals (eendebakpt/cpython#62, gh-152075).
 DOC_SLOTS = {
     "store_alone": {"locked": 15.40, "lockfree_slots": 9.30, "unit": "ns/op", "what": "STORE_ATTR_SLOT (alone)"},
     "attr_idiv": {"locked": 41.22, "lockfree_slots": 30.20, "unit": "ns/op", "what": "attr_idiv (LOAD + / + STORE)"},

@@ -1,6 +1,6 @@
-// core_stress.cc - the first seed document's concurrent stress test, run on
+// core_stress.cc - the lock-free STORE_ATTR_SLOT proposal's concurrent stress test, run on
 // the model core with real OS threads, for comparison with the fuzzer's
-// time to find each mutant (issue 9, section 2).
+// time to find each mutant (docs/bench.md).
 //
 // --mode slots (the document: "4 writer threads + 2 reader threads racing on
 // the same __slots__ object's slots, 200k writes each, 100k reads each"):

@@ -1,4 +1,4 @@
-// globals_contention_bench.cc - the seed document's LOAD_GLOBAL contention
+// globals_contention_bench.cc - gh-152075's LOAD_GLOBAL contention
 // benchmark (gh-152075), ported to the model core.
 //
 // As in the document: reader threads each run a loop that loads 8 globals

@@ -1,5 +1,5 @@
-// slot_store_bench.cc - the first seed document's microbenchmarks (the
-// lock-free _STORE_ATTR_SLOT PR), ported to the model core.
+// slot_store_bench.cc - the microbenchmarks of the lock-free STORE_ATTR_SLOT proposal
+// (eendebakpt/cpython#62), ported to the model core.
 //
 // The document times, on a real free-threaded CPython, `STORE_ATTR_SLOT`
 // alone (15.40 ns locked vs 9.30 ns with the atomic exchange, ratio 0.604),

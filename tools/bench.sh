@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tools/bench.sh - `./ftfuzz bench [--quick] [--json] [--no-build] [--sections=a,b]`
 #
-# Issue 9's benchmarks: fuzz-target throughput, time to find each mutant
-# (against the seed document's stress test, and with interleaving coverage or
-# PCT turned off), the core against the seeds' tables with the scheduling
+# ftfuzz's benchmarks: fuzz-target throughput, time to find each mutant
+# (against the proposal's stress test, and with interleaving coverage or
+# PCT turned off), the core against the proposals' tables with the scheduling
 # hooks compiled out, and the hooks' cost. Prints a readable report (with
 # --json: the JSON document on stdout, the report on stderr) and saves
 # build/bench/results/<UTC timestamp>.{json,png,txt} plus latest.{json,png,txt}.
@@ -54,7 +54,7 @@ build_targets() {  # preset target...
   configure "$preset"
   say "building $* in build/$preset"
   if ! cmake --build "build/$preset" -j "$JOBS" --target "$@" >"build/$preset.bench-build.log" 2>&1; then
-    # Other engineers edit src/ while the bench runs: a tree that fails to
+    # src/ may be edited while the bench runs: a tree that fails to
     # build is measured with the binaries it has, and the report says so.
     grep -E 'error' "build/$preset.bench-build.log" | head -n 5 >&2 || true
     local t missing=0

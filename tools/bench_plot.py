@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """The PNG chart of one `./ftfuzz bench` result (bench/bench_driver.py's
-JSON): four panels, one per section of issue 9.
+JSON): four panels, one per section of the report.
 
   1. exec/s per fuzz target and preset (log scale), the 4x32 goal row with
      its goal as a marker;
   2. time to find each mutant: median with min..max whiskers, per
      sanitizer and corpus (log scale; a run that did not find is drawn at
      the cap, hatched);
-  3. the core against the seed document: lockfree_slots / locked ratios,
-     ours beside the document's;
+  3. the core against the proposal's own figures: lockfree_slots / locked ratios,
+     ours beside eendebakpt/cpython#62's;
   4. the scheduling hooks' cost: overhead in % of the compiled-out time;
   5, 6 (when the contention section ran): each proposal's time ratio
      against locked over the thread / virtual-CPU count, real threads and
-     the simulator, with the document's 0.47 (bench/bench_contention.py).
+     the simulator, with gh-152075's 0.47 (bench/bench_contention.py).
 
 usage: bench_plot.py RESULT.json OUT.png
 """
@@ -79,7 +79,7 @@ def panel_core(ax, core):
     doc = [r["doc"] if r["doc"] is not None else 0 for r in ratios]
     x = range(len(ratios))
     ax.bar([i - 0.2 for i in x], ours, width=0.4, label="ours (model core)", color="#4c72b0")
-    ax.bar([i + 0.2 for i in x], doc, width=0.4, label="seed document", color="#937860")
+    ax.bar([i + 0.2 for i in x], doc, width=0.4, label="proposal", color="#937860")
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.set_xticks(list(x))
     ax.set_xticklabels(labels, fontsize=6, rotation=60, ha="right")

@@ -9,7 +9,7 @@
 // allocator's free-list link, and any access to the payload (ob_type,
 // slots), is USE_AFTER_FREE. Loads and failed CASes of the refcount header
 // of a freed block are allowed: lock-free readers do exactly that
-// (cpython-core.md 2.8). This catches, without ASan, writes such as a merge
+// (docs/cpython-model.md §5). This catches, without ASan, writes such as a merge
 // storing ob_tid after another thread freed the object (gh-119999).
 //
 // Usage: install it as the process hook (core::InstallSchedHook) where no

@@ -1,6 +1,6 @@
 // determinism.h - "run it again with full tracing: is it the same finding?"
 //
-// Not a model of CPython: relacy's habit (style.md rule 6). When a finding
+// Not a model of CPython: relacy's habit. When a finding
 // appears, the harness re-runs the same input with full tracing and checks
 // that the same FindingKind happens at the same step on the same logical
 // thread. If not, the run depended on something outside the input (time,

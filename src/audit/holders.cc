@@ -33,6 +33,8 @@ std::string DescribeHolder(const Holder& h) {
   return "?";
 }
 
+// INV-DICT-3 (core/dict.h): a non-NULL entry value is a reference the dict
+// owns, so it is listed as a holder (PREMATURE_FREE and LEAK count it).
 void ForEachDictHolder(const core::Dict* d, std::string_view dict_name, bool include_dict_object,
                        const HolderVisitor& visit) {
   if (d == nullptr) return;

@@ -197,6 +197,8 @@ FTF_AUDIT_UNSEEN void RefLedger::OnDealloc(ThreadState& ts, Object* o) {
   LedgerEvent& e = Record(ts.index, id, LedgerEventKind::kDeallocStart);
   const int64_t refcnt = core::PeekRefcnt(o);
   e.total_after = state == LifeState::kFreed ? kUnknownCount : refcnt;
+  // INV-RC-3 (core/refcount.h): an object is deallocated exactly once, and
+  // only when no reference to it remains.
   if (state == LifeState::kFreed) {
     Fail(Make(FindingKind::kDoubleFree, ts.index, id,
               absl::StrFormat("dealloc of obj#%d, whose block was already freed by T%d at step %d", id,
@@ -239,7 +241,7 @@ FTF_AUDIT_UNSEEN void RefLedger::OnFreeBlock(ThreadState& ts, Object* o) {
   ObjectLife* life = Find(id);
   if (life == nullptr) return;
   Record(ts.index, id, LedgerEventKind::kFreeBlock);
-  if (life->state == LifeState::kFreed) {
+  if (life->state == LifeState::kFreed) {  // INV-RC-3: one free per block life
     Fail(Make(FindingKind::kDoubleFree, ts.index, id,
               absl::StrFormat("block of obj#%d freed twice (first by T%d at step %d)", id, life->free_thread,
                               life->free_step)));
@@ -296,7 +298,7 @@ FTF_AUDIT_UNSEEN void RefLedger::OnRefChange(ThreadState& ts, Object* o, RefOp o
     // _Py_ExplicitMergeRefcount (an owner whose local count reaches 0 merges
     // at once): ob_ref_local is already 0 (gh-119999 order) but the CAS has
     // not folded the old local count into ob_ref_shared yet, so local + shared
-    // is transiently too low (cpython-core.md 1.6, 1.7). The true count is not
+    // is transiently too low (docs/cpython-model.md §2, §3). The true count is not
     // known here; the merge's own result is checked (kExplicitMerge).
     e.total_before = kUnknownCount;
     e.total_after = kUnknownCount;
@@ -322,6 +324,8 @@ FTF_AUDIT_UNSEEN void RefLedger::CheckRef(ThreadState& ts, ObjectLife& life, Ref
     case RefOp::kNewRefWithLock:
     case RefOp::kTryIncrefFastOk:
     case RefOp::kTryIncrefSharedOk:
+      // INV-RC-2 (core/refcount.h): no new reference to an object whose
+      // shared count said 0 (owner freeing it) or MERGED (dead).
       if (freed || dying) {
         Fail(Make(FindingKind::kResurrection, ts.index, life.id,
                   absl::StrFormat("%s on obj#%d, %s", name, life.id, dead_what())));
@@ -341,6 +345,8 @@ FTF_AUDIT_UNSEEN void RefLedger::CheckRef(ThreadState& ts, ObjectLife& life, Ref
                   absl::StrFormat("decref-local on obj#%d with ob_ref_local 0: it wraps to the immortal marker",
                                   life.id)));
       } else if (e.total_after != kUnknownCount && e.total_after < 0) {
+        // INV-RC-1 (core/refcount.h): a non-owner decrement at count 0
+        // queues to the owner; the true count never goes below zero.
         Fail(Make(FindingKind::kOverRelease, ts.index, life.id,
                   absl::StrFormat("%s on obj#%d takes its refcount from %d to %d", name, life.id, e.total_before,
                                   e.total_after)));

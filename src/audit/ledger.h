@@ -23,7 +23,7 @@
 //   RESURRECTION    an incref, or a SUCCESSFUL try-incref, on an object whose
 //                   dealloc started or whose block is free. (A failed
 //                   try-incref reading a dead object's fields is the design:
-//                   cpython-core.md 2.8.)
+//                   docs/cpython-model.md §5.)
 //   USE_AFTER_FREE  a decref, queueing, merge or weakref-flag write on a freed
 //                   block; with CheckAccess (access_check.h), any store to a
 //                   freed block (other than the allocator's free-list link)
@@ -191,15 +191,17 @@ class RefLedger final : public core::Observer {
   // LEAK, recorded (never thrown). Call after every thread exited and the
   // core's queues were drained (core::ProcessDelayed for the abandoned QSBR
   // items). With `world_torn_down` (the runner dropped its registers, table
-  // and dicts, and called ClearSlotsForTeardown) every live object leaks;
+  // and dicts, and cleared the live objects' slots) every live object leaks;
   // otherwise only an object whose true count differs from the number of
   // references held (a consistency check while the world is alive).
   void CheckEnd(bool world_torn_down = true);
-  // Models the cycle collector's tp_clear for tear-down (the model has no
-  // GC): every live object's slots are set to NULL and their references
-  // dropped on `ts`, so reference cycles do not read as leaks. Only while no
-  // logical thread runs.
-  void ClearSlotsForTeardown(core::ThreadState& ts);
+  // For the runner's tear-down, which clears slots as the cycle collector's
+  // tp_clear would (the model has no GC): every live mortal object that has
+  // slots, as (id, object), in id order. The ledger only reports them; it
+  // never changes core state.
+  std::vector<std::pair<uint64_t, core::Object*>> LiveObjectsWithSlots() const;
+  // Whether object `id` is still alive at `o` (not freed, block not reused).
+  bool IsLive(uint64_t id, const core::Object* o) const;
 
   // --- results ----------------------------------------------------------
   const std::optional<Finding>& finding() const { return finding_; }

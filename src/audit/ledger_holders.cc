@@ -1,6 +1,6 @@
 // ledger_holders.cc - who holds each object: the holder scan behind
-// PREMATURE_FREE, the end-of-run LEAK check, and the tear-down helper (see
-// ledger.h and holders.h).
+// PREMATURE_FREE, the end-of-run LEAK check, and the live-object queries of
+// the runner's tear-down (see ledger.h and holders.h).
 
 #include <unordered_map>
 
@@ -108,6 +108,9 @@ std::string RefLedger::FormatHolders(const std::vector<Holder>& hs) const {
   return out;
 }
 
+// LEAK: INV-RC-1 (core/refcount.h; a non-owner that subtracts at count 0
+// instead of queueing leaves the owner's local count stranded) and INV-DICT-3
+// (core/dict.h; every non-NULL dict value is a holder, ForEachDictHolder).
 void RefLedger::CheckEnd(bool world_torn_down) {
   AuditScope scope(mu_);
   if (finding_.has_value()) return;  // the first finding stands
@@ -161,32 +164,21 @@ void RefLedger::CheckEnd(bool world_torn_down) {
   finding_ = std::move(f);  // recorded, never thrown: the run is over
 }
 
-void RefLedger::ClearSlotsForTeardown(core::ThreadState& ts) {
+std::vector<std::pair<uint64_t, Object*>> RefLedger::LiveObjectsWithSlots() const {
+  AuditScope scope(mu_);
   std::vector<std::pair<uint64_t, Object*>> objs;
-  {
-    AuditScope scope(mu_);
-    for (size_t id = 0; id < lives_used_; ++id) {
-      const ObjectLife& life = lives_[id];
-      if (life.id == 0 || life.state != LifeState::kLive || life.ptr == nullptr || life.immortal) continue;
-      if (life.nslots > 0) objs.emplace_back(life.id, life.ptr);
-    }
+  for (size_t id = 0; id < lives_used_; ++id) {
+    const ObjectLife& life = lives_[id];
+    if (life.id == 0 || life.state != LifeState::kLive || life.ptr == nullptr || life.immortal) continue;
+    if (life.nslots > 0) objs.emplace_back(life.id, life.ptr);
   }
-  auto alive = [&](uint64_t id, const Object* o) {
-    AuditScope scope(mu_);
-    const ObjectLife* l = Find(id);
-    return l != nullptr && l->state == LifeState::kLive && l->ptr == o;
-  };
-  // Decref runs without the ledger's lock: it calls back into the ledger.
-  for (auto [id, o] : objs) {
-    for (uint32_t i = 0; i < o->nslots(); ++i) {
-      if (!alive(id, o)) break;  // freed by an earlier clear (a cycle)
-      core::Cell<Object*>& slot = core::SlotsOf(o)[i];
-      Object* old = slot.LoadPlain();
-      if (old == nullptr) continue;
-      slot.StorePlain(nullptr);
-      core::Decref(ts, old);
-    }
-  }
+  return objs;
+}
+
+bool RefLedger::IsLive(uint64_t id, const Object* o) const {
+  AuditScope scope(mu_);
+  const ObjectLife* l = Find(id);
+  return l != nullptr && l->state == LifeState::kLive && l->ptr == o;
 }
 
 }  // namespace ftf::audit

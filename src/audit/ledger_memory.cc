@@ -52,7 +52,11 @@ void RefLedger::CheckAccess(int thread, const core::Access& a) {
   if (addr >= it->end) return;
   const size_t offset = addr - it->start;
   const bool payload = offset >= offsetof(Object, ob_type);
-  // What may touch a free block (cpython-core.md 2.8): lock-free readers
+  // Watches INV-OBJ-1 (core/object.h: a merge clears ob_tid before it
+  // publishes MERGED, so no store lands in a block another thread freed) and,
+  // for delayed decrefs, INV-QSBR-1 (core/qsbr.h: freed too early, the object
+  // is touched by a reader that was still entitled to it).
+  // What may touch a free block (docs/cpython-model.md §5): lock-free readers
   // load its refcount header (TryIncrefFast, TryIncRefShared) and CAS
   // ob_ref_shared (a CAS that succeeds is judged by the refcount event that
   // follows); the allocator stores its free-list link into the first word.

@@ -64,6 +64,8 @@ FTF_AUDIT_UNSEEN void RefLedger::CheckLoad(core::ThreadState& ts, std::initializ
 void RefLedger::CheckSpecializedAccess(core::ThreadState& ts, const Object* owner, std::string_view name,
                                        size_t offset) {
   AuditScope scope(mu_);
+  // INV-STW-1 (core/stw.h): __class__ changes only with the world stopped,
+  // so a guarded specialized access always matches the current layout.
   std::string why;
   if (OffsetValidForCurrentType(owner, name, offset, &why)) return;
   const uint64_t id = IdOrZero(owner);

@@ -1,6 +1,6 @@
 // report.h - the one report format of ftfuzz.
 //
-// Not a model of CPython: the harness's output (style.md rule 7, after
+// Not a model of CPython: the harness's output (after
 // libFuzzer's `==PID== ERROR: libFuzzer: <kind>` ... `SUMMARY: libFuzzer:
 // <kind>` grammar and fuzztest's "regression test draft"). Every finding,
 // whoever found it, is printed as:

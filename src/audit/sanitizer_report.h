@@ -10,6 +10,11 @@
 // line, so every crash file has the same shape. ThreadSanitizer's reports
 // become the same ftfuzz report by another path (below).
 //
+// The sanitizers are the checkers of the invariants no auditor can see:
+// INV-DICT-1 (core/dict.h; a dict mutated without its lock races with the
+// plain reads under it: DATA_RACE) and INV-DICT-2 / INV-QSBR-1 for raw blocks
+// (keys freed before their QSBR goal: heap-use-after-free, or a race).
+//
 // Mechanism: the sanitizer runtimes print their SUMMARY line through the weak
 // hook __sanitizer_report_error_summary, which this library overrides in
 // sanitizer builds. (The death callback, __sanitizer_set_death_callback, is

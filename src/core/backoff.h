@@ -1,4 +1,5 @@
 // backoff.h - the adaptive counters of specializing instructions.
+// What CPython does here: docs/cpython-model.md §12.
 //
 // Models Include/internal/pycore_backoff.h and the ADAPTIVE_* constants of
 // Include/internal/pycore_code.h. A counter is 16 bits: a 12-bit value and a

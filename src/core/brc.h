@@ -1,4 +1,5 @@
 // brc.h - the biased-reference-counting merge queue.
+// What CPython does here: docs/cpython-model.md §3.
 //
 // Models Python/brc.c and Include/internal/pycore_brc.h as of the May 2025
 // tree: a non-owner whose decrement would take an object's shared count

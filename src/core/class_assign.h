@@ -1,4 +1,5 @@
 // class_assign.h - `obj.__class__ = T` and type modification.
+// What CPython does here: docs/cpython-model.md §13.
 //
 // Models object_set_class / object_set_class_world_stopped /
 // compatible_for_assignment and PyType_Modified / type_modified_unlocked
@@ -20,8 +21,8 @@
 // 1d091a336e60, March 2026, "Skip stop-the-world when reassigning __class__
 // on newly created objects") does: `unique = _PyObject_IsUniquelyReferenced
 // (self)` (FT: owned by the current thread, local == 1, shared == 0, relaxed
-// loads); `if (!unique) types_stop_world()`. Off by default: the brief marks
-// the exact condition unconfirmed against CPython main.
+// loads); `if (!unique) types_stop_world()`. Off by default: the exact
+// condition is not confirmed against CPython main (docs/cpython-model.md §13).
 //
 // PyType_Modified: relaxed load of tp_version_tag, return if 0; otherwise
 // under TYPE_LOCK (a critical section) invalidate every subclass first, then

@@ -1,4 +1,5 @@
 // critical_section.h - per-thread stacks of critical sections.
+// What CPython does here: docs/cpython-model.md §8.
 //
 // Models Include/internal/pycore_critical_section.h and
 // Python/critical_section.c. A critical section is a small record on the
@@ -62,7 +63,7 @@ void CriticalSection2End(ThreadState& ts, CriticalSection2* c, Loc loc = Loc::He
 // LockFast, otherwise leave nothing locked and return false.
 bool CriticalSectionTryBegin(ThreadState& ts, CriticalSection* c, Mutex* m, Loc loc = Loc::Here());
 
-// The seed document's PyCriticalSection2_TryBegin (gh-152075): LockFast both
+// PyCriticalSection2_TryBegin as proposed in gh-152075 (docs/cpython-model.md §8): LockFast both
 // in address order; if the second fails, unlock the first. With
 // `keep_first_on_failure` (the mutant `mutant_trybegin_keeps_first_lock`) the
 // first mutex stays locked when the second fails.

@@ -247,4 +247,25 @@ DictPopResult DictPopItem(ThreadState& ts, Dict* d) {
   return r;
 }
 
+bool DictSetDefaultRef(ThreadState& ts, Dict* d, Object* key, Object* default_value, Object** result,
+                       DictInsertNote before_insert, void* ctx) {
+  CriticalSection cs;
+  CriticalSectionBegin(ts, &cs, &d->ob->ob_mutex);
+  Object* existing = nullptr;
+  DictLookupLockHeld(ts, d, key, d->state->HashOf(key), &existing);
+  const bool present = existing != nullptr;
+  if (!present) {
+    if (before_insert != nullptr) before_insert(ctx);
+    // The insert goes through PyDict_SetItem's path, which probes once more:
+    // harmless under the lock (the table cannot change in between).
+    DictSetItemLockHeld(ts, d, key, default_value);
+  }
+  if (result != nullptr) {
+    *result = present ? existing : default_value;
+    Incref(ts, *result);
+  }
+  CriticalSectionEnd(ts, &cs);
+  return present;
+}
+
 }  // namespace ftf::core

@@ -1,4 +1,5 @@
 // dict.h - dicts with string keys, as LOAD_GLOBAL uses them.
+// What CPython does here: docs/cpython-model.md §14.
 //
 // Models the free-threaded PyDictObject for combined unicode tables
 // (Objects/dictobject.c, Include/internal/pycore_dict.h):
@@ -144,6 +145,18 @@ struct DictPopResult {
   Object* value = nullptr;
 };
 DictPopResult DictPopItem(ThreadState& ts, Dict* d);
+
+// dict.setdefault(key, default) and PyDict_SetDefaultRef, as
+// dict_setdefault_ref_lock_held does it inside the dict's critical section:
+// if `key` is present nothing changes; otherwise `default_value` is inserted
+// as DictSetItem would (new key: version reset, possible resize). Returns
+// true if the key was present. `result` (may be nullptr, as CPython allows)
+// receives a new reference to the value now in the dict. `before_insert`
+// (may be nullptr) is called with `ctx` under the lock just before a missing
+// key is inserted: the harness notes there where the value may now be found.
+using DictInsertNote = void (*)(void* ctx);
+bool DictSetDefaultRef(ThreadState& ts, Dict* d, Object* key, Object* default_value, Object** result = nullptr,
+                       DictInsertNote before_insert = nullptr, void* ctx = nullptr);
 
 // The same, for callers that already hold the dict's critical section.
 DictSetResult DictSetItemLockHeld(ThreadState& ts, Dict* d, Object* key, Object* value);

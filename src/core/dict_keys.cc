@@ -6,13 +6,13 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/fatal.h"
 #include "core/heap.h"
 #include "core/qsbr.h"
 #include "core/refcount.h"
 
 namespace ftf::core {
 namespace {
-
 [[noreturn]] void KeysFatal(const char* what, const DictKeys* keys) {
   std::fprintf(stderr, "ftfuzz: model fatal error: %s (keys object %p)\n", what, static_cast<const void*>(keys));
   std::abort();
@@ -151,10 +151,10 @@ intptr_t KeysLookupLockHeld(const DictKeys* keys, const KeyHasher& h, const Obje
       // CPython asserts me_key != NULL and would crash in unicode_get_hash:
       // only a table mutated without its lock can get here.
       if (k == nullptr) {
-        // What CPython would do here is crash; say so in the finding format
-        // (a mutant that specializes without the lock gets here).
-        std::fprintf(stderr, "SUMMARY: ftfuzz: CRASH core/dict_keys.cc in KeysLookupLockHeld (NULL me_key: CPython "
-                             "dereferences it in unicode_get_hash)\n");
+        // What CPython would do here is crash (a mutant that specializes
+        // without the lock gets here); the harness reports it (fatal.h).
+        NotifyModelCrash({"core/dict_keys.cc", "KeysLookupLockHeld",
+                          "NULL me_key: CPython dereferences it in unicode_get_hash"});
         KeysFatal("NULL key under an index in a lock-held lookup (mutated without its lock?)", keys);
       }
       (void)h.HashOf(k);  // unicode_get_hash(ep->me_key) == hash && unicode_eq: never equal for distinct interned keys

@@ -1,4 +1,5 @@
 // dict_keys.h - the keys object of a combined, string-keyed dict.
+// What CPython does here: docs/cpython-model.md §14.
 //
 // Models PyDictKeysObject of the free-threaded build for the case LOAD_GLOBAL
 // uses: a combined table with unicode keys (DICT_KEYS_UNICODE, entries

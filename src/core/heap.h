@@ -1,7 +1,7 @@
 // heap.h - the model's own allocator for objects and raw memory.
 //
 // Models the properties of CPython's mimalloc object heaps that lock-free
-// readers rely on (cpython-core.md 2.8; Objects/mimalloc/, Objects/obmalloc.c
+// readers rely on (docs/cpython-model.md §5; Objects/mimalloc/, Objects/obmalloc.c
 // _PyObject_MiMalloc / _PyObject_MiFree, Include/internal/pycore_mimalloc.h):
 //
 // * One heap per logical thread, one size class per slot count. A block

@@ -1,6 +1,6 @@
 // load_global.h - LOAD_GLOBAL: generic lookup, adaptive specialization,
 // LOAD_GLOBAL_MODULE / LOAD_GLOBAL_BUILTIN, deopt, and the globals churn of
-// the seed document (gh-152075).
+// gh-152075. What CPython does here: docs/cpython-model.md §15.
 //
 // Models, from CPython's free-threaded build:
 //   * the adaptive counter of Include/internal/pycore_backoff.h
@@ -161,7 +161,7 @@ DictSetResult StoreGlobal(ThreadState& ts, const GlobalsEnv& env, Object* name, 
 bool DeleteGlobal(ThreadState& ts, const GlobalsEnv& env, Object* name);
 DictSetResult StoreBuiltin(ThreadState& ts, const GlobalsEnv& env, Object* name, Object* value);
 bool DeleteBuiltin(ThreadState& ts, const GlobalsEnv& env, Object* name);
-// The seed's invalidator step: globals()[temp] = value; del globals()[temp].
+// gh-152075's benchmark's invalidator step: globals()[temp] = value; del globals()[temp].
 // Two separate critical sections; each resets the globals keys version.
 // Returns the insert's result; *deleted (if given) says whether the delete
 // found the key: another thread's popitem or delete may take it in between,

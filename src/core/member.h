@@ -1,4 +1,5 @@
 // member.h - the generic __slots__ paths: PyMember_GetOne / PyMember_SetOne.
+// What CPython does here: docs/cpython-model.md §11.
 //
 // Models Python/structmember.c (PyMember_GetOne, member_get_object,
 // PyMember_SetOne for Py_T_OBJECT_EX and _Py_T_OBJECT), the member
@@ -25,7 +26,7 @@
 //           forever: findings/20261122-lockfree-slots-xgetref-livelock.md).
 //           A delete of a Py_T_OBJECT_EX slot raises AttributeError when the
 //           old value it took out was NULL (gh-146270, PR #148800, April
-//           2026, before the seed PR's base): exactly one of two concurrent
+//           2026, before the base of eendebakpt/cpython#62): exactly one of two concurrent
 //           deletes succeeds. With Variant::member_delete_checks_unlocked
 //           (mutant_unlocked_delete_check) the code before that fix runs: a
 //           plain `*addr == NULL` check outside any lock first, a

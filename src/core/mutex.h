@@ -1,4 +1,5 @@
 // mutex.h - PyMutex and the parking lot it parks in.
+// What CPython does here: docs/cpython-model.md §7.
 //
 // Models Include/cpython/lock.h, Include/internal/pycore_lock.h, Python/lock.c
 // and Python/parking_lot.c. One byte, two bits:

@@ -1,4 +1,5 @@
 // object.h - the free-threaded object header and the blocks objects live in.
+// What CPython does here: docs/cpython-model.md §2.
 //
 // Models `struct _object` of the free-threaded build (Include/object.h, FT
 // layout, 32 bytes on 64-bit), the ob_ref_shared encoding of

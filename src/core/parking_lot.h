@@ -1,4 +1,5 @@
 // parking_lot.h - where blocked logical threads wait.
+// What CPython does here: docs/cpython-model.md §7.
 //
 // Models Python/parking_lot.c: _PyParkingLot_Park validates that the watched
 // byte still has the expected value before queueing (so a wake-up between the

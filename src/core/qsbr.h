@@ -1,4 +1,5 @@
 // qsbr.h - quiescent-state-based reclamation and delayed frees.
+// What CPython does here: docs/cpython-model.md §6.
 //
 // Models Python/qsbr.c, Include/internal/pycore_qsbr.h (InternalDocs/qsbr.md)
 // and the delayed-free queues of Objects/obmalloc.c (_PyMem_FreeDelayed,

@@ -1,4 +1,5 @@
 // refcount.h - biased reference counting: incref/decref, merges, try-incref.
+// What CPython does here: docs/cpython-model.md §2, §4.
 //
 // Models the free-threaded refcount operations of Include/refcount.h
 // (Py_INCREF, Py_DECREF, _Py_IsImmortal, _Py_IsOwnedByCurrentThread),

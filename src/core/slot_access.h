@@ -1,5 +1,6 @@
 // slot_access.h - LOAD_ATTR / STORE_ATTR at one instruction site, with the
 // adaptive specializer and the LOAD_ATTR_SLOT / STORE_ATTR_SLOT forms.
+// What CPython does here: docs/cpython-model.md §12.
 //
 // Models, for `__slots__` members:
 // * the inline cache of an attribute instruction (_PyAttrCache,
@@ -43,7 +44,7 @@
 // There is no scheduling point "inside" an instruction that a stop-the-world
 // could use: SafePoint is only called between operations by the executor,
 // and LOCK_OBJECT never blocks, so guard and access are atomic with respect
-// to __class__ assignment, as in CPython (cpython-core.md 5.5).
+// to __class__ assignment, as in CPython (docs/cpython-model.md §13).
 //
 // Thread-safety: CPython gives every thread its own copy of the bytecode
 // (thread-local bytecode), so an AttrSite belongs to one logical thread: its

@@ -1,4 +1,5 @@
 // stw.h - stop-the-world and the thread life cycle around it.
+// What CPython does here: docs/cpython-model.md §9.
 //
 // Models Python/pystate.c (_PyEval_StopTheWorld / _PyEval_StartTheWorld,
 // park_detached_threads, decrement_stoptheworld_countdown, detach_thread,

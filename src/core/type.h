@@ -1,4 +1,5 @@
 // type.h - heap types with __slots__, their version tags, and TYPE_LOCK.
+// What CPython does here: docs/cpython-model.md §10.
 //
 // Models the parts of PyTypeObject / PyHeapTypeObject (Include/cpython/
 // object.h, Objects/typeobject.c) that the slot paths read:

@@ -18,7 +18,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "lockfree_slots";
-    x.description = "seed PR (lock-free _STORE_ATTR_SLOT): atomic exchange in both writers, _Py_XGetRef in PyMember_GetOne";
+    x.description = "lock-free STORE_ATTR_SLOT proposal (eendebakpt/cpython#62): atomic exchange in both writers, _Py_XGetRef in PyMember_GetOne";
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kExchange;
     x.slot_get_fallback = SlotGetFallback::kXGetRef;
@@ -39,7 +39,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "trybegin_globals";
-    x.description = "seed issue gh-152075 patch: PyCriticalSection2_TryBegin in _Py_Specialize_LoadGlobal, unspecialize when it would block";
+    x.description = "gh-152075 patch: PyCriticalSection2_TryBegin in _Py_Specialize_LoadGlobal, unspecialize when it would block";
     x.global_specialize_lock = GlobalSpecializeLock::kTryBegin;
     add(x);
   }

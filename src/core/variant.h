@@ -1,7 +1,7 @@
 // variant.h - named strategy choices for the contested paths of the core.
 //
 // A variant is a set of choices for the paths a lock-free proposal changes:
-// `locked` is CPython as it is; the seed documents' proposals are variants;
+// `locked` is CPython as it is; the proposals judged are variants;
 // mutants reproduce known bugs and name the finding they must produce. The
 // core reads the choices from Runtime::variant(). Adding a variant is one
 // entry in the table in variant.cc (and, if it needs a new kind of choice, one
@@ -44,7 +44,7 @@ enum class GlobalSpecializeLock : uint8_t {
 };
 
 // What the specializer does with the counter when it gives up because of
-// contention (the merged behaviour is unconfirmed: cpython-core.md 6.6).
+// contention (the merged behaviour is unconfirmed: docs/cpython-model.md §15).
 enum class ContendedSpecializeCounter : uint8_t {
   kBackoff,     // unspecialize(): exponential backoff
   kRetryNext,   // leave the counter at 0: retry on the next execution
@@ -68,7 +68,7 @@ struct Variant {
   std::vector<std::string> also_found_as;
   bool is_mutant = false;
 
-  // Slots (issue 5).
+  // Slots (docs/cpython-model.md §11, §12).
   SlotStoreBytecode slot_store_bytecode = SlotStoreBytecode::kLockObject;
   SlotStoreMember slot_store_member = SlotStoreMember::kCriticalSection;
   SlotGetFallback slot_get_fallback = SlotGetFallback::kCriticalSectionIncref;
@@ -76,7 +76,7 @@ struct Variant {
   // they are about to publish MAYBE_WEAKREF (_PyObject_SetMaybeWeakref, i.e.
   // PyUnstable_EnableTryIncRef) while they still hold their reference, so a
   // lock-free reader's _Py_TryIncRefShared never meets a live slot value
-  // whose ob_ref_shared is exactly 0 (cpython-core.md 1.5, 2.2, 2.7).
+  // whose ob_ref_shared is exactly 0 (docs/cpython-model.md §2, §4).
   // lockfree_slots_fixed: it makes the PR's _Py_XGetRef reader terminate.
   bool slot_store_sets_maybe_weakref = false;
   // PyMember_SetOne's delete of a Py_T_OBJECT_EX slot first checks
@@ -85,7 +85,7 @@ struct Variant {
   bool member_delete_checks_unlocked = false;
   bool class_swap_stops_world = true;
 
-  // Globals (issue 6).
+  // Globals (docs/cpython-model.md §15).
   GlobalSpecializeLock global_specialize_lock = GlobalSpecializeLock::kBlocking;
   bool trybegin_keeps_first_lock = false;
   ContendedSpecializeCounter contended_counter = ContendedSpecializeCounter::kBackoff;

@@ -1,7 +1,7 @@
 // op.h - the operations a logical thread of a program performs.
 //
 // One Op is one Python-level action of one logical thread, chosen so that the
-// whole mission (issue 3, 5, 6) can be expressed: `__slots__` access through
+// questions ftfuzz asks of the core can be expressed: `__slots__` access through
 // the specialized instructions (STORE_ATTR_SLOT / LOAD_ATTR_SLOT, Python/
 // bytecodes.c) and through the generic descriptor path (PyMember_GetOne /
 // PyMember_SetOne, Python/structmember.c), `__class__` assignment
@@ -63,7 +63,7 @@ enum class OpCode : uint8_t {
   kGlobalStore = 11,        // globals[g] = V          insert or overwrite
   kGlobalInsert = 12,       // globals.setdefault(g, V)  insert only if absent
   kGlobalDelete = 13,       // del globals[g]
-  kGlobalTempInsertDelete = 14,  // globals[_temp] = 1; del globals[_temp]  (seed 2's invalidator)
+  kGlobalTempInsertDelete = 14,  // globals[_temp] = 1; del globals[_temp]  (gh-152075's invalidator)
   kGlobalPopItem = 15,      // rR = globals.popitem()  value of the last entry into rR
   kBuiltinStore = 16,       // builtins[g] = V
   kBuiltinDelete = 17,      // del builtins[g]

@@ -5,7 +5,7 @@
 //   2. ParseText(ToText(p)) == p, and printing that again gives the same text;
 //   3. Decode(Encode(p)) == p, and encoding that again gives the same bytes.
 // Kept here rather than in the fuzz target so tests run exactly the same
-// check (style rule 9: targets stay small, logic lives in src/).
+// check (fuzz targets stay small; their logic lives in src/).
 
 #ifndef FTF_PROGRAM_ROUND_TRIP_H_
 #define FTF_PROGRAM_ROUND_TRIP_H_

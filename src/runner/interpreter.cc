@@ -215,17 +215,17 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       core::XDecref(ts, value);
       break;
     case OpCode::kGlobalInsert: {
-      // globals.setdefault(name, value): one critical section on the dict.
-      core::CriticalSection cs;
-      core::CriticalSectionBegin(ts, &cs, &globals_->ob->ob_mutex);
-      core::Object* existing = nullptr;
-      core::Object* key = names_[op.name];
-      core::DictLookupLockHeld(ts, globals_, key, dict_state_.HashOf(key), &existing);
-      if (existing == nullptr) {
-        NoteStore(ts, globals_->ob, audit::DictKey(op.name), value);
-        core::DictSetItemLockHeld(ts, globals_, key, value);
-      }
-      core::CriticalSectionEnd(ts, &cs);
+      // globals.setdefault(name, value), the result unused (core/dict.h,
+      // dict_setdefault_ref_lock_held). The ledger must learn of the store
+      // before the value is in the table, where another thread may load it:
+      // the core calls on_insert under the dict's lock, just before inserting.
+      struct Note { World* w; core::ThreadState* ts; uint32_t key; core::Object* value; };
+      Note note{this, &ts, audit::DictKey(op.name), value};
+      auto on_insert = [](void* ctx) {
+        Note& n = *static_cast<Note*>(ctx);
+        n.w->NoteStore(*n.ts, n.w->globals_->ob, n.key, n.value);
+      };
+      core::DictSetDefaultRef(ts, globals_, names_[op.name], value, /*result=*/nullptr, on_insert, &note);
       core::XDecref(ts, value);
       break;
     }

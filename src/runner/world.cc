@@ -2,10 +2,12 @@
 
 #include "runner/world.h"
 
+#include <cstdio>
 #include <string>
 
 #include "audit/audit_scope.h"
 #include "audit/value_log.h"
+#include "core/fatal.h"
 #include "core/member.h"
 #include "core/object.h"
 #include "core/refcount.h"
@@ -25,12 +27,25 @@ const char* GlobalNameText(int i) {
   return kNames[i];
 }
 
+namespace {
+
+// A state in which the modelled C code would crash (core/fatal.h): the
+// report line, in the format of every finding's, before the core stops the
+// process.
+void ReportModelCrash(const core::ModelCrash& c) {
+  std::fprintf(stderr, "SUMMARY: ftfuzz: CRASH %s in %s (%s)\n", c.file, c.function, c.cause);
+}
+
+}  // namespace
+
 World::World(sched::FiberExecutor& exec) : exec_(exec), rt_(program::kMaxThreads + 1), ledger_(rt_), types_(rt_) {
   ledger_.set_holders(this);
   ledger_.Install();
+  previous_crash_handler_ = core::InstallModelCrashHandler(&ReportModelCrash);
 }
 
 World::~World() {
+  core::InstallModelCrashHandler(previous_crash_handler_);
   // A last run abandoned at a finding left its dict structs behind.
   if (globals_ != nullptr) core::DictDiscard(globals_);
   if (builtins_ != nullptr) core::DictDiscard(builtins_);
@@ -132,12 +147,29 @@ std::optional<audit::Finding> World::TearDown() {
   globals_ = builtins_ = nullptr;
   core::DictFree(main, g);
   core::DictFree(main, b);
-  // The model has no cycle collector: drop what live objects still hold.
-  ledger_.ClearSlotsForTeardown(main);
+  ClearSlotsForTeardown(main);
   core::ThreadExit(main);
   core::ProcessDelayed(main);
   ledger_.CheckEnd(/*world_torn_down=*/true);
   return ledger_.finding();
+}
+
+// The model has no cycle collector: as its tp_clear would, every live
+// object's slots are set to NULL and their references dropped on the main
+// thread, so reference cycles do not read as leaks. The ledger names the live
+// objects (it never changes core state itself); the World, which owns them,
+// clears them. Decref runs without the ledger's lock: it calls back into it.
+void World::ClearSlotsForTeardown(core::ThreadState& ts) {
+  for (auto [id, o] : ledger_.LiveObjectsWithSlots()) {
+    for (uint32_t i = 0; i < o->nslots(); ++i) {
+      if (!ledger_.IsLive(id, o)) break;  // freed by an earlier clear (a cycle)
+      core::Cell<core::Object*>& slot = core::SlotsOf(o)[i];
+      core::Object* old = slot.LoadPlain();
+      if (old == nullptr) continue;
+      slot.StorePlain(nullptr);
+      core::Decref(ts, old);
+    }
+  }
 }
 
 void World::NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value) {

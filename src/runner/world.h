@@ -18,6 +18,7 @@
 #include "audit/holders.h"
 #include "audit/ledger.h"
 #include "core/dict.h"
+#include "core/fatal.h"
 #include "core/load_global.h"
 #include "core/runtime.h"
 #include "core/slot_access.h"
@@ -90,6 +91,8 @@ class World final : public audit::HolderSource {
   core::LoadGlobalSite* ArrayGlobalSite(int t, const program::Op& op);
   void CheckSpecialized(core::ThreadState& ts, int t, const program::Op& op, core::Object* owner, bool store);
 
+  // Tear-down's stand-in for the cycle collector (world.cc).
+  void ClearSlotsForTeardown(core::ThreadState& ts);
   // Tells the ledger a value may now be found at (holder, key).
   void NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value);
 
@@ -98,6 +101,7 @@ class World final : public audit::HolderSource {
   audit::RefLedger ledger_;
   core::TypeSystem types_;
   core::DictState dict_state_;
+  core::ModelCrashHandler previous_crash_handler_ = nullptr;
 
   const program::Program* prog_ = nullptr;
   uint64_t run_ = 0;  // Build() count, for the per-run site reset

@@ -22,7 +22,7 @@
 // Thread-safety: OnAccess runs inside fibers and is FTF_SCHED_INTERNAL: its
 // stores into the table and into the counters are invisible to TSan (stores
 // to the counters from instrumented code in fibers would be reported as
-// races, findings.md section 5). BeginRun runs in the scheduler context.
+// races: fibers share one OS thread). BeginRun runs in the scheduler context.
 // Memory ordering: none (one OS thread; libFuzzer reads the counters after
 // the run, from the same thread).
 

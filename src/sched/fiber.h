@@ -3,11 +3,11 @@
 // Executor plumbing, not a model of CPython. A logical thread of the modelled
 // interpreter runs as a Fiber; the scheduler (the OS thread's own stack) is a
 // plain Context. Switching is Boost's jump_fcontext (a few ns; swapcontext
-// makes a syscall per switch, findings.md section 3). Fibers are expensive to
+// makes a syscall per switch). Fibers are expensive to
 // create under TSan (~35 us each), so executors create them once and reuse them.
 //
-// Every switch goes through SwitchContext, which does exactly what findings.md
-// section 3 prescribes: __tsan_switch_to_fiber(to, no_sync) right before the
+// Every switch goes through SwitchContext, which does what TSan and ASan
+// require of a fiber switch: __tsan_switch_to_fiber(to, no_sync) right before the
 // jump (so the switch adds no happens-before edge and races between logical
 // threads stay visible), and __sanitizer_start_switch_fiber /
 // __sanitizer_finish_switch_fiber around it (so ASan knows which stack is live).

@@ -84,7 +84,7 @@
 namespace ftf::sched {
 
 enum class Outcome : uint8_t { kOk, kDeadlock, kLivelock };
-// "OK", "DEADLOCK", "LIVELOCK" (the finding names of issue 4).
+// "OK", "DEADLOCK", "LIVELOCK" (the finding names of audit/finding.h).
 const char* OutcomeName(Outcome o);
 
 // Thrown out of a scheduling point of an abandoned run. Internal: bodies must

@@ -59,6 +59,9 @@ FTF_SCHED_INTERNAL void FiberExecutor::CallScheduler(int me, Request r) {
 FTF_SCHED_INTERNAL FTF_SCHED_ALWAYS_INLINE inline void FiberExecutor::Decide(int me, PickReason reason) {
   const ThreadMask runnable = Runnable();
   if (runnable == 0) {
+    // DEADLOCK is where INV-CS-1, INV-CS-2, INV-CS-3 (core/critical_section.h:
+    // lock order, suspension on detach, no self-relock) and INV-MUTEX-2
+    // (core/mutex.h: no lost wake-up) show when broken: all threads blocked.
     CallScheduler(me, unfinished_ == 0 ? Request::kDone : Request::kDeadlock);
     return;
   }

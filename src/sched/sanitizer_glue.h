@@ -5,7 +5,7 @@
 // so that switching itself creates no happens-before edge, and thread start and
 // join must be modelled with explicit release/acquire on per-fiber tokens.
 // AddressSanitizer must be told about every stack switch, or it reports false
-// stack errors after exceptions and misses real ones (findings.md section 3).
+// stack errors after exceptions and misses real ones.
 //
 // Everything here compiles to nothing without the matching sanitizer, so the
 // gcc preset (no sanitizer) builds the same executor.

@@ -4,7 +4,7 @@
 // free-threaded CPython process would see them, for what the deterministic
 // fiber executor cannot show (weak memory effects, real timing). A finding
 // here is not reproducible by itself; it is confirmed by searching for a fiber
-// schedule that reproduces it (issue 3).
+// schedule that reproduces it.
 //
 // A persistent pool: worker threads are created on first need and reused by
 // every Run (creating threads per input is slow and upsets libFuzzer's

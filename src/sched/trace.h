@@ -6,7 +6,7 @@
 //   - an always-on 64-bit hash of the step sequence. It mixes thread, kind,
 //     order and the site (a hash of the file's last two path components and
 //     the line), never addresses or pointers, so it is identical in every
-//     process that runs the same input: the determinism check of issue 3/4;
+//     process that runs the same input: the determinism check (audit/determinism.h);
 //   - a ring buffer of the last `ring_size` steps (cheap; for reports), or
 //     every step when full tracing is on (for the re-run after a finding);
 //   - the list of context switches (step, from thread, to thread).

@@ -35,7 +35,7 @@ TEST(FindingKindTest, NamesAreStableUpperCaseAndRoundTrip) {
     ASSERT_TRUE(ParseFindingKind(name).has_value()) << name;
     EXPECT_EQ(*ParseFindingKind(name), all[i]);
   }
-  // The names issue 4 fixes (reports, SUMMARY lines and variant.cc use them).
+  // The fixed finding names (reports, SUMMARY lines and variant.cc use them).
   EXPECT_EQ(seen, (std::set<std::string>{"DOUBLE_FREE", "OVER_RELEASE", "PREMATURE_FREE", "RESURRECTION",
                                          "USE_AFTER_FREE", "LEAK", "WRONG_VALUE", "BAD_LAYOUT", "DATA_RACE",
                                          "DEADLOCK", "LIVELOCK", "ASAN", "UBSAN"}));

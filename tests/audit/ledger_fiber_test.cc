@@ -3,7 +3,7 @@
 // finding names the core's scheduling point, and the same schedules without
 // the fault run clean. The fault: Faults::tryincref_shared_allows_zero
 // (INV-RC-2: TryIncRefShared must refuse shared == 0, because the owner may
-// be freeing the object with no CAS at all, cpython-core.md 1.5).
+// be freeing the object with no CAS at all, docs/cpython-model.md §2).
 
 #include <gtest/gtest.h>
 

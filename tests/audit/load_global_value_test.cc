@@ -70,7 +70,7 @@ class LoadGlobalValueTest : public LedgerTest {
     }
     return r;
   }
-  // The scenario of the second seed document: g1 specialized at entry 1,
+  // The popitem scenario (docs/cpython-model.md §15): g1 specialized at entry 1,
   // then popitem + insert put g2 in entry 1.
   std::optional<Finding> Scenario(const char* variant) {
     env_.variant = core::FindVariant(variant);

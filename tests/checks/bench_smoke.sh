@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_smoke.sh - `./ftfuzz bench --quick --json` runs and its result is
-# well formed: every section present, the measured numbers
+# well formed: every section of the report present, the measured numbers
 # positive and finite, the PNG chart written. Run by `./ftfuzz test`
 # (exit 0 = pass). It checks the tool, not the figures: no speed goal is
 # asserted here (the goals are printed by the bench itself).

@@ -226,8 +226,8 @@ TEST(ClassAssignThreadsTest, SwapsWithTheWorldStoppedRaceWithSpecializedAccess) 
         // type-checks obj against it later (descr_check); the lookup can block
         // on TYPE_LOCK, so a compatible __class__ swap can land in between and
         // CPython raises "descriptor 'a' for 'T0' objects doesn't apply to a
-        // 'T1' object". That TypeError is CPython's behaviour (cpython-core.md
-        // 5.5), not a model error; anything else is.
+        // 'T1' object". That TypeError is CPython's behaviour (docs/cpython-model.md
+        // §13), not a model error; anything else is.
         AttrResult st = StoreAttr(ts, store, o, v);
         if (!st.ok() && !IsTypeError(st.error)) {
           errors.fetch_add(1);

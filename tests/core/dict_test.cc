@@ -122,6 +122,47 @@ TEST_F(DictTest, InsertLookupOverwriteDeleteKeepReferencesExact) {
   EXPECT_TRUE(IsImmortal(a)) << "interned names are immortal";
 }
 
+// dict.setdefault / PyDict_SetDefaultRef (dict_setdefault_ref_lock_held):
+// a missing key gets the default (the dict takes a reference, the version is
+// reset); a present key is left alone, however its default differs; the
+// optional result is a new reference to the value now in the dict; the
+// insert note runs only for an insert, before the value is in the table.
+TEST_F(DictTest, SetDefaultInsertsOnlyWhenAbsent) {
+  Dict* d = NewDict();
+  Object* a = Name("a");
+  Object* v1 = Value();
+  Object* v2 = Value();
+  AssignVersion(d);
+  struct Note {
+    Dict* d;
+    Object* key;
+    int calls = 0;
+    bool present_at_call = true;
+  } note{d, a};
+  auto on_insert = [](void* ctx) {
+    Note& n = *static_cast<Note*>(ctx);
+    ++n.calls;
+    n.present_at_call = DictPeekIndexOf(n.d, n.key) >= 0;
+  };
+  EXPECT_FALSE(DictSetDefaultRef(T(0), d, a, v1, nullptr, on_insert, &note)) << "absent: inserted";
+  EXPECT_EQ(note.calls, 1);
+  EXPECT_FALSE(note.present_at_call) << "the note runs before the insert";
+  EXPECT_EQ(Peek(d, a), v1);
+  EXPECT_EQ(PeekRefcnt(v1), 2) << "the dict holds its own reference";
+  EXPECT_EQ(DictPeekVersion(d), 0u) << "a new key resets the keys version";
+
+  const uint32_t version = AssignVersion(d);
+  Object* result = nullptr;
+  EXPECT_TRUE(DictSetDefaultRef(T(0), d, a, v2, &result, on_insert, &note)) << "present: unchanged";
+  EXPECT_EQ(note.calls, 1) << "no insert, no note";
+  EXPECT_EQ(result, v1);
+  EXPECT_EQ(PeekRefcnt(v1), 3) << "result is a new reference";
+  Decref(T(0), result);
+  EXPECT_EQ(PeekRefcnt(v2), 1) << "the default was not taken";
+  EXPECT_EQ(DictPeekVersion(d), version) << "nothing changed: the version stays";
+  EXPECT_EQ(DictPeekUsed(d), 1);
+}
+
 TEST_F(DictTest, VersionsResetOnInsertDeletePopitemButNotOverwrite) {
   Dict* d = NewDict();
   Object* a = Name("a");

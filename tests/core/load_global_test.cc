@@ -522,7 +522,7 @@ TEST_F(LoadGlobalTest, UnlockedSpecializerCachesAStaleIndex) {
   Decref(T(0), popped.value);
 }
 
-// The hazard of cpython-core.md checklist item 10, in the `locked` variant:
+// The hazard of docs/cpython-model.md §15, in the `locked` variant:
 // the version guard and the value load are separate loads. A writer that
 // runs between them can pop b and insert c into the same entry; the value
 // load then reads c's value, and _Py_TryIncrefCompare cannot tell (for a

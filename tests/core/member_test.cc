@@ -1,7 +1,7 @@
 // Tests for PyMember_GetOne / PyMember_SetOne and the descriptor paths
 // (member.h): the AttributeError / None rules, delete, refcounts with values
 // owned by other threads, and each variant's fallback, including the
-// interleavings that make the seed document's mutants fail (played
+// interleavings that make the proposal's mutants fail (played
 // single-threaded by running "another thread" from the scheduling hook).
 
 #include "core/member.h"
@@ -282,7 +282,7 @@ TEST_F(MemberTest, LockedFallbackTakesTheCriticalSectionAndIncrefs) {
   Decref(T(0), r.value);
 }
 
-// The seed PR's _Py_XGetRef fallback retries TryIncrefCompare until it
+// The STORE_ATTR_SLOT proposal's _Py_XGetRef fallback retries TryIncrefCompare until it
 // succeeds. For a value owned by another thread with ob_ref_shared == 0 it
 // never does (TryIncRefShared refuses 0), so the reader spins until the
 // owner changes something: a livelock whenever the owner does not.

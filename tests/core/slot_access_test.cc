@@ -1,7 +1,7 @@
 // Tests for LOAD_ATTR / STORE_ATTR with their adaptive specialization into
 // LOAD_ATTR_SLOT / STORE_ATTR_SLOT (slot_access.h): counters, warm-up,
 // cooldown and backoff, the type-version guard, deopts, LOCK_OBJECT, the
-// variants' stores, and the seed document's stress test with real threads.
+// variants' stores, and the STORE_ATTR_SLOT proposal's stress test with real threads.
 
 #include "core/slot_access.h"
 
@@ -443,7 +443,7 @@ TEST(SlotAccessMutantTest, HalfMigratedWritersDropTheSameOldValueTwice) {
   ThreadExit(t1);
 }
 
-// The seed document's stress test in miniature: 4 writers and 2 readers on
+// The STORE_ATTR_SLOT proposal's stress test in miniature: 4 writers and 2 readers on
 // one object's slots, through both the specialized instructions and the
 // generic member paths, with values made by the writers (biased to them).
 // At the end every value was deallocated exactly once and the object's

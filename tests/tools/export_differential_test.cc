@@ -1,4 +1,4 @@
-// The differential check of issue 7: every program exported by
+// The differential check of the Python export: every program exported by
 // `ftf export --python`, run serially by the installed python3, must agree
 // with the model on every observable result (operation results, loaded
 // objects by identity, final slots and dicts).
