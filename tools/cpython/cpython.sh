@@ -97,25 +97,33 @@ do_build() {  # tsan variant -> build dir with ./python
   exec 9>"$CACHE/$key.lock"
   flock 9    # another clone may be building the same key
   if [ -f "$dir/.ftf-built" ]; then echo "$dir/build"; return; fi
-  src="$(fetch_source)"
   p="$(patch_for "$variant")"
-  rm -rf "$dir"; mkdir -p "$dir"
-  cp -a "$src" "$dir/src"
-  if [ -n "$p" ]; then
-    patch -d "$dir/src" -p1 --forward --quiet <"$p" >&2 || die "patch $(basename "$p") does not apply"
-  fi
-  mkdir -p "$dir/build"
-  local cc=gcc args=(--disable-gil --without-ensurepip)
+  local cc=gcc args=(--disable-gil --without-ensurepip) targets=()
   if [ "$tsan" = 1 ]; then
     command -v clang-19 >/dev/null || die "clang-19 is required for the TSan build"
     cc=clang-19; args+=(--with-thread-sanitizer)
+    # The interpreter and its built-in modules only: confirm's programs need
+    # no extension module, and the rest would double a slow build.
+    targets=(python pybuilddir.txt)
+  fi
+  local t0=$SECONDS
+  # A configured tree (Makefile and pyconfig.h written) is kept: an
+  # interrupted build resumes with make.
+  if [ ! -f "$dir/build/Makefile" ] || [ ! -f "$dir/build/pyconfig.h" ]; then
+    src="$(fetch_source)"
+    rm -rf "$dir"; mkdir -p "$dir"
+    cp -a "$src" "$dir/src"
+    if [ -n "$p" ]; then
+      patch -d "$dir/src" -p1 --forward --quiet <"$p" >&2 || die "patch $(basename "$p") does not apply"
+    fi
+    mkdir -p "$dir/build"
+    say "configuring CPython $VERSION ($key) in $dir/build; log: $dir/build.log"
+    ( cd "$dir/build" && CC="$cc" nice -n 10 ../src/configure "${args[@]}" ) >"$dir/build.log" 2>&1 \
+      || { tail -n 30 "$dir/build.log" >&2; die "CPython configure failed (log: $dir/build.log)"; }
   fi
   say "building CPython $VERSION ($key) in $dir/build; log: $dir/build.log"
-  local t0=$SECONDS
-  (
-    cd "$dir/build"
-    CC="$cc" nice -n 10 ../src/configure "${args[@]}" && nice -n 10 make -j"$JOBS"
-  ) >"$dir/build.log" 2>&1 || { tail -n 30 "$dir/build.log" >&2; die "CPython build failed (log: $dir/build.log)"; }
+  ( cd "$dir/build" && nice -n 10 make -j"$JOBS" "${targets[@]}" ) >>"$dir/build.log" 2>&1 \
+    || { tail -n 30 "$dir/build.log" >&2; die "CPython build failed (log: $dir/build.log)"; }
   [ -x "$dir/build/python" ] || die "CPython build produced no ./python (log: $dir/build.log)"
   echo "$((SECONDS - t0))" >"$dir/build-seconds"
   touch "$dir/.ftf-built"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# cpython_confirm.sh - the model's finding on `locked` is real on CPython:
+# `./ftfuzz confirm` of the popitem entry-reuse regression (generic lookup)
+# must say "confirmed: wrong value" on the real free-threaded CPython 3.13.5
+# within 120 s, while the model stays clean on the fixed variant
+# (locked_popitem_fixed) and the same amplified program finds nothing on the
+# GIL build (python3), where the race cannot happen. Also: every CPython patch
+# applies to the source, and bad input is an error (exit 2). Run by
+# `./ftfuzz test` (exit 0 = pass).
+#
+# Cost: the non-TSan interpreter is built once per machine (cached in
+# ~/.cache/ftfuzz/cpython/, about 10 min on 2 cores), reused after; the
+# confirm run stops at its first observation (seconds when the race shows).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+fail() { echo "cpython_confirm: FAIL: $*"; exit 1; }
+
+REG=corpus/globals_fuzzer/regressions/20261122_load_global_generic_popitem_entry_reuse
+start=$(date +%s)
+bash tools/cpython/cpython.sh build >/dev/null
+echo "cpython_confirm: interpreter ready after $(( $(date +%s) - start )) s"
+bash tools/cpython/cpython.sh check-patches || fail "a patch does not apply"
+
+# The model: the finding on locked, none on the fix.
+./ftfuzz repro "$REG" --sanitizer=gcc --variant=locked | grep -q 'SUMMARY: ftfuzz: WRONG_VALUE' \
+  || fail "the model no longer finds the race on locked"
+./ftfuzz repro "$REG" --sanitizer=gcc --variant=locked_popitem_fixed | grep -q '^no finding' \
+  || fail "locked_popitem_fixed is not clean in the model"
+
+# Real CPython 3.13.5t: confirmed.
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+set +e
+./ftfuzz confirm "$REG" --time=120 --stop-after=1 --keep="$out/ft" >"$out/ft.txt" 2>&1
+rc=$?
+set -e
+cat "$out/ft.txt"
+[ "$rc" = 1 ] || fail "confirm exited $rc (1 = confirmed)"
+grep -q '^confirmed: wrong value: r0 = g7 returned the value written to globals\[b2\]' "$out/ft.txt" \
+  || fail "no 'confirmed: wrong value' verdict"
+
+# The control: the same program on the GIL build never sees the wrong value.
+set +e
+python3 tools/cpython/confirm.py "$REG" --python python3 --ftf build/gcc/tools/ftf --time=10 >"$out/gil.txt" 2>&1
+rc=$?
+set -e
+cat "$out/gil.txt"
+[ "$rc" = 0 ] && grep -q '^not confirmed' "$out/gil.txt" || fail "the GIL build confirmed it (exit $rc): a false report"
+
+# Errors: exit 2 with one line.
+set +e
+./ftfuzz confirm "$out/does-not-exist" >/dev/null 2>&1; rc1=$?
+./ftfuzz confirm "$REG" --variant=no_such_variant >/dev/null 2>&1; rc2=$?
+./ftfuzz confirm "$REG" --variant=locked_popitem_fixed >/dev/null 2>&1; rc3=$?
+printf 'not a program\n' >"$out/bad.txt"
+./ftfuzz confirm "$out/bad.txt" >/dev/null 2>&1; rc4=$?
+set -e
+[ "$rc1$rc2$rc3$rc4" = 2222 ] || fail "bad input must exit 2 (got $rc1 $rc2 $rc3 $rc4)"
+echo "cpython_confirm: passed in $(( $(date +%s) - start )) s"
