@@ -80,6 +80,8 @@ def run_once(args, program, report, seconds, obs, log):
         opts = ["halt_on_error=0", "second_deadlock_stack=1"]
         if os.path.exists(supp):
             opts.append("suppressions=" + supp)
+        if os.path.exists("/usr/bin/llvm-symbolizer-19"):  # matches clang-19's runtime
+            opts.append("external_symbolizer_path=/usr/bin/llvm-symbolizer-19")
         env["TSAN_OPTIONS"] = " ".join(opts + [env.get("TSAN_OPTIONS", "")]).strip()
     text = open(program).read().replace("duration=DURATION", "duration=%r" % seconds)
     with open(program + ".run.py", "w") as f:
