@@ -101,10 +101,27 @@ def run_once(args, program, report, seconds, obs, log):
         r.join()
     dump = open(report).read() if os.path.exists(report) else ""
     if "Timeout (" in dump:
-        obs.add("hang", "no progress for %g s" % args.hang, dump)
+        obs.add("hang", "no progress for %g s%s" % (args.hang, stuck_in(program + ".run.py", dump)), dump)
     elif proc.returncode < 0 or "Fatal Python error" in dump:
         obs.add("crash", "exit status %d" % proc.returncode, dump)
     return proc.returncode
+
+
+def stuck_in(program, dump):
+    """The operations the watchdog's dump shows threads in (the generated
+    program has a `# <operation>` comment before each one)."""
+    lines = open(program).read().splitlines()
+    ops = {}
+    for m in re.finditer(r'File "%s", line (\d+) in (op_t\d+)' % re.escape(program), dump):
+        n = int(m.group(1)) - 1
+        while n > 0 and not lines[n].startswith("    # "):
+            n -= 1
+        what = "%s: %s" % (m.group(2)[3:], lines[n][6:].strip())
+        ops[what] = ops.get(what, 0) + 1
+    if not ops:
+        return ""
+    return "; stuck in " + ", ".join("%s (%d thread%s)" % (w, c, "s" if c > 1 else "")
+                                     for w, c in sorted(ops.items()))
 
 
 def verdict(obs, seconds):
@@ -174,7 +191,7 @@ def main():
     elapsed = time.monotonic() - t0
     text, status = verdict(obs, elapsed)
     print(text)
-    for d in obs.details[:2]:
+    for d in obs.details[:1]:
         print("---- first observation ----")
         print(d.rstrip()[:6000])
     print("ftfuzz confirm: %d run(s), %.0f s; output in %s" % (runs, elapsed, work))
