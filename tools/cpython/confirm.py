@@ -92,11 +92,14 @@ def run_once(args, program, report, seconds, obs, log):
                threading.Thread(target=read_stderr, args=(proc.stderr, obs, log))]
     for r in readers:
         r.start()
-    try:
-        proc.wait(timeout=seconds + args.hang + 60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    deadline = time.monotonic() + seconds + args.hang + 60
+    while proc.poll() is None:
+        enough = args.stop_after and len(obs.hits) >= args.stop_after
+        if enough or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            break
+        time.sleep(0.05)
     for r in readers:
         r.join()
     dump = open(report).read() if os.path.exists(report) else ""
@@ -184,6 +187,8 @@ def main():
                 os.unlink(report)
             runs += 1
             rc = run_once(args, program, report, left, obs, log)
+            if args.stop_after and len(obs.hits) >= args.stop_after:
+                break
             if rc != 0 and not obs.hits:
                 log.flush()
                 tail = open(os.path.join(work, "output.txt")).read().splitlines()[-15:]
