@@ -93,9 +93,11 @@ def run_once(args, program, report, seconds, obs, log):
     for r in readers:
         r.start()
     deadline = time.monotonic() + seconds + args.hang + 60
+    killed = False
     while proc.poll() is None:
         enough = args.stop_after and len(obs.hits) >= args.stop_after
         if enough or time.monotonic() > deadline:
+            killed = True  # our SIGKILL is not a crash
             proc.kill()
             proc.wait()
             break
@@ -105,7 +107,7 @@ def run_once(args, program, report, seconds, obs, log):
     dump = open(report).read() if os.path.exists(report) else ""
     if "Timeout (" in dump:
         obs.add("hang", "no progress for %g s%s" % (args.hang, stuck_in(program + ".run.py", dump)), dump)
-    elif proc.returncode < 0 or "Fatal Python error" in dump:
+    elif (proc.returncode < 0 and not killed) or "Fatal Python error" in dump:
         obs.add("crash", "exit status %d" % proc.returncode, dump)
     return proc.returncode
 
