@@ -89,22 +89,29 @@ class Hits:
         self.count = 0
 
     def wrong(self, what):
+        self._hit("wrong value: %s" % what)
+
+    def _hit(self, text):
+        # Under the lock: print() writes the text and the newline separately,
+        # and another thread's line could come in between.
         with self.lock:
             self.count += 1
-        print("HIT %.3f wrong value: %s" % (time.monotonic() - self.t0, what), flush=True)
+            sys.stdout.write("HIT %.3f %s\n" % (time.monotonic() - self.t0, text))
+            sys.stdout.flush()
 
     def unexpected(self, what, exc):
-        with self.lock:
-            self.count += 1
-        print("HIT %.3f unexpected exception: %s: %r" % (time.monotonic() - self.t0, what, exc),
-              flush=True)
+        self._hit("unexpected exception: %s: %r" % (what, exc))
 
 
 def check(hits, what, value, allowed):
-    """A read of a place got `value`; `allowed` is the set of tags it may carry (None: any)."""
-    if allowed is None or not isinstance(value, V):
+    """A read of a place got `value`; `allowed` is the set of tags it may carry (None: a
+    place a register's value may be written to, not checked)."""
+    if allowed is None:
         return
-    if value.where not in allowed:
+    if not isinstance(value, V):
+        # Only tagged values are ever written to a checked place.
+        hits.wrong("%s returned a %s object, never written there" % (what, type(value).__name__))
+    elif value.where not in allowed:
         hits.wrong("%s returned the value written to %s" % (what, value.where))
 
 
