@@ -28,6 +28,25 @@ model_fixed="$(./ftfuzz repro "$REG" --sanitizer=gcc --variant=locked_popitem_fi
 grep -q 'SUMMARY: ftfuzz: WRONG_VALUE' <<<"$model_locked" || fail "the model no longer finds the race on locked"
 grep -q '^no finding' <<<"$model_fixed" || fail "locked_popitem_fixed is not clean in the model"
 
+# The translation: every text program of the corpus becomes a Python program
+# that compiles, and together they use every operation of the format.
+python3 - <<'PY' || fail "the translation of the corpus programs"
+import glob, sys
+sys.path.insert(0, "tools/cpython")
+import confirm_gen
+runtime = open("tools/cpython/confirm_runtime.py").read()
+kinds = set()
+files = glob.glob("corpus/text/**/*.txt", recursive=True)
+for f in files:
+    text = open(f).read()
+    for ops in confirm_gen.parse(text).threads.values():
+        kinds.update(k for k, _, _ in ops)
+    compile(confirm_gen.generate(text, runtime, 1, 1, "/dev/null", 4, 2e-5), f, "exec")
+missing = {k for k, _ in confirm_gen._OPS} - kinds
+print("cpython_confirm: %d corpus programs translated; operations not in the corpus: %s"
+      % (len(files), sorted(missing) or "none"))
+PY
+
 # Real CPython 3.13.5t: confirmed.
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
