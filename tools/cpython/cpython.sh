@@ -135,12 +135,13 @@ do_build() {  # tsan variant -> build dir with ./python
     say "configuring CPython $VERSION ($key) in $dir/build; log: $dir/build.log"
     ( cd "$dir/build" && CC="$cc" nice -n 10 ../src/configure "${args[@]}" ) >"$dir/build.log" 2>&1 \
       || { tail -n 30 "$dir/build.log" >&2; die "CPython configure failed (log: $dir/build.log)"; }
+    echo "$((SECONDS - t0))" >"$dir/configure-seconds"
   fi
   say "building CPython $VERSION ($key) in $dir/build; log: $dir/build.log"
   ( cd "$dir/build" && nice -n 10 make -j"$JOBS" "${targets[@]}" ) >>"$dir/build.log" 2>&1 \
     || { tail -n 30 "$dir/build.log" >&2; die "CPython build failed (log: $dir/build.log)"; }
   [ -x "$dir/build/python" ] || die "CPython build produced no ./python (log: $dir/build.log)"
-  echo "$((SECONDS - t0))" >"$dir/build-seconds"
+  echo "$((SECONDS - t0))" >"$dir/build-seconds"   # configure (when it ran) and make
   touch "$dir/.ftf-built"
   say "built $key in $((SECONDS - t0)) s"
   echo "$dir/build"
