@@ -41,7 +41,7 @@ for f in files:
     text = open(f).read()
     for ops in confirm_gen.parse(text).threads.values():
         kinds.update(k for k, _, _ in ops)
-    compile(confirm_gen.generate(text, runtime, 1, 1, "/dev/null", 4, 2e-5), f, "exec")
+    compile(confirm_gen.generate(text, runtime, 1, "/dev/null", 4, 2e-5), f, "exec")
 missing = {k for k, _ in confirm_gen._OPS} - kinds
 print("cpython_confirm: %d corpus programs translated; operations not in the corpus: %s"
       % (len(files), sorted(missing) or "none"))

@@ -83,10 +83,7 @@ def run_once(args, program, report, seconds, obs, log):
         if os.path.exists("/usr/bin/llvm-symbolizer-19"):  # matches clang-19's runtime
             opts.append("external_symbolizer_path=/usr/bin/llvm-symbolizer-19")
         env["TSAN_OPTIONS"] = " ".join(opts + [env.get("TSAN_OPTIONS", "")]).strip()
-    text = open(program).read().replace("duration=DURATION", "duration=%r" % seconds)
-    with open(program + ".run.py", "w") as f:
-        f.write(text)
-    proc = subprocess.Popen([args.python, "-X", "faulthandler", program + ".run.py"],
+    proc = subprocess.Popen([args.python, "-X", "faulthandler", program, "%.1f" % seconds],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     readers = [threading.Thread(target=read_stdout, args=(proc.stdout, obs, log)),
                threading.Thread(target=read_stderr, args=(proc.stderr, obs, log))]
@@ -106,7 +103,7 @@ def run_once(args, program, report, seconds, obs, log):
         r.join()
     dump = open(report).read() if os.path.exists(report) else ""
     if "Timeout (" in dump:
-        obs.add("hang", "no progress for %g s%s" % (args.hang, stuck_in(program + ".run.py", dump)), dump)
+        obs.add("hang", "no progress for %g s%s" % (args.hang, stuck_in(program, dump)), dump)
     elif (proc.returncode < 0 and not killed) or "Fatal Python error" in dump:
         obs.add("crash", "exit status %d" % proc.returncode, dump)
     return proc.returncode
@@ -168,11 +165,9 @@ def main():
     report = os.path.join(work, "watchdog.txt")
     runtime = open(os.path.join(HERE, "confirm_runtime.py")).read()
     try:
-        source = confirm_gen.generate(dec.stdout, runtime, "DURATION", args.hang, report,
-                                      args.readers, 20e-6)
+        source = confirm_gen.generate(dec.stdout, runtime, args.hang, report, args.readers, 20e-6)
     except confirm_gen.ProgramError as e:
         fail(str(e))
-    source = source.replace("duration='DURATION'", "duration=DURATION")
     with open(program, "w") as f:
         f.write(source)
     print("ftfuzz confirm: %s on %s%s, up to %g s (program: %s)"

@@ -274,13 +274,15 @@ class _Emitter:
         return names
 
 
-def generate(text, runtime_source, duration, hang, report, readers, window):
+def generate(text, runtime_source, hang, report, readers, window):
     """The whole program: runtime, generated part, and the call of main()."""
     p = parse(text)
     body = _Emitter(p).emit(readers, window)
     header = "# ftfuzz confirm: the program this was generated from\n" + "".join(
         "#   " + line + "\n" for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    tail = ("CONFIG = dict(duration=%r, hang=%r, report=%r, window=WINDOW)\n"
+    # Runnable by itself: `python3.13t confirm_program.py [SECONDS]`.
+    tail = ("DURATION = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0\n"
+            "CONFIG = dict(duration=DURATION, hang=%r, report=%r, window=WINDOW)\n"
             "if __name__ == '__main__':\n"
-            "    main(CONFIG, build_world, WORKERS)\n" % (duration, hang, report))
+            "    main(CONFIG, build_world, WORKERS)\n" % (hang, report))
     return header + runtime_source + body + tail
