@@ -150,7 +150,8 @@ def main():
     ap.add_argument("--time", type=float, default=60)
     ap.add_argument("--tsan", action="store_true")
     ap.add_argument("--hang", type=float, default=10, help="seconds without progress that make a hang")
-    ap.add_argument("--readers", type=int, default=max(4, 2 * (os.cpu_count() or 2)))
+    ap.add_argument("--readers", type=int, default=max(4, min(16, 2 * (os.cpu_count() or 2))),
+                    help="copies of each thread that only reads (default: 2 x cores, 4 to 16)")
     ap.add_argument("--stop-after", type=int, default=0, help="stop after N observations")
     ap.add_argument("--keep", default="", help="directory for the program, its output and dumps")
     args = ap.parse_args()
