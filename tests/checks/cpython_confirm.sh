@@ -74,6 +74,7 @@ set +e
 ./ftfuzz confirm "$REG" --variant=locked_popitem_fixed >/dev/null 2>&1; rc3=$?
 printf 'not a program\n' >"$out/bad.txt"
 ./ftfuzz confirm "$out/bad.txt" >/dev/null 2>&1; rc4=$?
+./ftfuzz cpython --variant=locked_popitem_fixed >/dev/null 2>&1; rc5=$?
 set -e
-[ "$rc1$rc2$rc3$rc4" = 2222 ] || fail "bad input must exit 2 (got $rc1 $rc2 $rc3 $rc4)"
+[ "$rc1$rc2$rc3$rc4$rc5" = 22222 ] || fail "bad input must exit 2 (got $rc1 $rc2 $rc3 $rc4 $rc5)"
 echo "cpython_confirm: passed in $(( $(date +%s) - start )) s"

@@ -171,8 +171,8 @@ def main():
         fail(str(e))
     with open(program, "w") as f:
         f.write(source)
-    print("ftfuzz confirm: %s on %s%s, up to %g s (program: %s)"
-          % (args.file, args.python, " (TSan)" if args.tsan else "", args.time, program))
+    print("ftfuzz confirm: %s, variant %s, on %s%s, up to %g s (program: %s)"
+          % (args.file, args.variant, args.python, " (TSan)" if args.tsan else "", args.time, program))
     t0 = time.monotonic()
     obs = Observations(t0)
     runs = 0

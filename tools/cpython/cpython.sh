@@ -17,6 +17,7 @@
 # private apt configuration (its own sources.list, lists and caches under the
 # cache dir); /etc/apt is only read, to use the same mirror host.
 set -euo pipefail
+shopt -s inherit_errexit   # a die() inside $(...) ends the script too
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VERSION=3.13.5
@@ -36,7 +37,7 @@ patch_for() {  # variant -> patch path, or empty for the unpatched interpreter
   case "$1" in
     ""|locked|mutant_unlocked_delete_check) echo "" ;;
     *) if [ -f "$ROOT/cpython/patches/$1.patch" ]; then echo "$ROOT/cpython/patches/$1.patch"
-       else die "variant '$1' has no CPython $VERSION counterpart (real-interpreter variants: locked mutant_unlocked_delete_check $(ls "$ROOT/cpython/patches" | sed 's/\.patch$//' | tr '\n' ' '))"; fi ;;
+       else die "variant '$1' has no CPython $VERSION counterpart (real-interpreter variants: locked mutant_unlocked_delete_check $(ls "$ROOT/cpython/patches" | sed 's/\.patch$//' | xargs))"; fi ;;
   esac
 }
 
