@@ -1,5 +1,6 @@
-// The differential check of the Python export: every program exported by
-// `ftf export --python`, run serially by the installed python3, must agree
+// The differential check: every program exported by
+// `ftf export --python`, run serially by the installed python3 (and by the
+// real free-threaded CPython 3.13.5 when it is built), must agree
 // with the model on every observable result (operation results, loaded
 // objects by identity, final slots and dicts).
 //
@@ -109,7 +110,7 @@ struct PyResult {
 // Runs each (name, script) serially in python3; batches of `batch` scripts
 // per process.
 std::map<std::string, PyResult> RunSerial(const std::vector<std::pair<std::string, std::string>>& scripts,
-                                          bool lenient_temp = false) {
+                                          bool lenient_temp = false, const std::string& python = "python3") {
   std::map<std::string, PyResult> out;
   static int calls = 0;
   const fs::path dir = fs::temp_directory_path() / absl::StrCat("ftf_export_diff_", ::getpid(), "_", ++calls);
@@ -129,7 +130,7 @@ std::map<std::string, PyResult> RunSerial(const std::vector<std::pair<std::strin
       }
     }
     const std::string cmd =
-        absl::StrCat("python3 ", (dir / "driver.py").string(), " ", list.string(), " ", CheckBudget(), " 2>&1");
+        absl::StrCat(python, " ", (dir / "driver.py").string(), " ", list.string(), " ", CheckBudget(), " 2>&1");
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe != nullptr) pipes.push_back(pipe);
   }
@@ -184,7 +185,8 @@ struct Tally {
 
 // Exports and runs `progs`; every program whose serial run disagrees with
 // the model in anything is a failure.
-Tally Check(const std::vector<std::pair<std::string, program::Program>>& progs) {
+Tally Check(const std::vector<std::pair<std::string, program::Program>>& progs,
+            const std::string& python = "python3") {
   Tally tally;
   ModelRunner runner;
   ExportOptions opt;
@@ -197,7 +199,7 @@ Tally Check(const std::vector<std::pair<std::string, program::Program>>& progs) 
     scripts.emplace_back(name, EmitPython(p, run, opt));
   }
   const auto t1 = std::chrono::steady_clock::now();
-  std::map<std::string, PyResult> res = RunSerial(scripts);
+  std::map<std::string, PyResult> res = RunSerial(scripts, false, python);
   const auto t2 = std::chrono::steady_clock::now();
   auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   tally.model_ms = ms(t1 - t0);
@@ -233,12 +235,13 @@ void Print(const char* what, const Tally& t) {
       t.python_ms);
 }
 
-TEST(ExportDifferential, SeedAndRegressionCorporaAgreeWithCPython) {
-  if (!HavePython()) GTEST_SKIP() << "python3 is not installed";
+using Programs = std::vector<std::pair<std::string, program::Program>>;
+
+// Every seed and regression input; `findings_on_locked` counts the
+// regressions whose twin records a finding on locked.
+void CorpusPrograms(Programs& progs, int& findings_on_locked) {
   const char* src = std::getenv("FTF_SOURCE_DIR");
   ASSERT_NE(src, nullptr) << "FTF_SOURCE_DIR is not set";
-  std::vector<std::pair<std::string, program::Program>> progs;
-  int findings_on_locked = 0;  // regressions whose twin records a finding on locked
   for (const auto& target : fs::directory_iterator(fs::path(src) / "corpus")) {
     for (const char* sub : {"seeds", "regressions"}) {
       const fs::path d = target.path() / sub;
@@ -256,6 +259,26 @@ TEST(ExportDifferential, SeedAndRegressionCorporaAgreeWithCPython) {
     }
   }
   ASSERT_GE(progs.size(), 20u);
+}
+
+Programs GeneratedPrograms(int count) {
+  std::mt19937_64 rng(20261122);
+  Programs progs;
+  for (int i = 0; i < count; ++i) {
+    // 2 header bytes, 0..40 records, and a schedule at the end.
+    const size_t records = rng() % 41;
+    std::string bytes(2 + 6 * records + rng() % 24, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng() & 0xFF);
+    progs.emplace_back(absl::StrCat("generated#", i), program::Decode(bytes));
+  }
+  return progs;
+}
+
+TEST(ExportDifferential, SeedAndRegressionCorporaAgreeWithCPython) {
+  if (!HavePython()) GTEST_SKIP() << "python3 is not installed";
+  Programs progs;
+  int findings_on_locked = 0;
+  ASSERT_NO_FATAL_FAILURE(CorpusPrograms(progs, findings_on_locked));
   Tally t = Check(progs);
   Print("corpora", t);
   for (const std::string& f : t.failures) ADD_FAILURE() << f;
@@ -270,17 +293,57 @@ TEST(ExportDifferential, GeneratedProgramsAgreeWithCPython) {
   // keeps that scale within CI's time (about 1 min of python3 here).
   int count = kSanitized ? 2000 : 10000;
   if (const char* n = std::getenv("FTF_EXPORT_DIFF_PROGRAMS")) count = std::atoi(n);
-  std::mt19937_64 rng(20261122);
-  std::vector<std::pair<std::string, program::Program>> progs;
-  for (int i = 0; i < count; ++i) {
-    // 2 header bytes, 0..40 records, and a schedule at the end.
-    const size_t records = rng() % 41;
-    std::string bytes(2 + 6 * records + rng() % 24, '\0');
-    for (char& c : bytes) c = static_cast<char>(rng() & 0xFF);
-    progs.emplace_back(absl::StrCat("generated#", i), program::Decode(bytes));
-  }
+  Programs progs = GeneratedPrograms(count);
   Tally t = Check(progs);
   Print("generated", t);
+  for (size_t i = 0; i < t.failures.size() && i < 20; ++i) ADD_FAILURE() << t.failures[i];
+  EXPECT_TRUE(t.failures.empty()) << t.failures.size() << " generated programs disagree";
+  EXPECT_GT(t.agree, count / 2);
+}
+
+// The same serial comparison on the real free-threaded CPython 3.13.5
+// (`./ftfuzz cpython`, cached in ~/.cache/ftfuzz/cpython/), so the model's
+// serial semantics are checked against the free-threaded build too, not only
+// against the GIL build's python3. `./ftfuzz test` builds the interpreter
+// first and sets FTF_REQUIRE_CPYTHON=1: there a missing interpreter fails.
+std::string FreeThreadedPython() {
+  const char* src = std::getenv("FTF_SOURCE_DIR");
+  if (src == nullptr) return "";
+  const std::string cmd = absl::StrCat("bash ", src, "/tools/cpython/cpython.sh path 2>/dev/null");
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return "";
+  char buf[4096] = {0};
+  std::string dir = std::fgets(buf, sizeof(buf), pipe) != nullptr ? buf : "";
+  const int status = pclose(pipe);
+  while (!dir.empty() && dir.back() == '\n') dir.pop_back();
+  if (status != 0 || dir.empty() || !fs::exists(fs::path(dir) / "python")) return "";
+  return (fs::path(dir) / "python").string();
+}
+
+#define FTF_NEED_FREE_THREADED_PYTHON(python)                                                         \
+  const std::string python = FreeThreadedPython();                                                    \
+  if (python.empty()) {                                                                               \
+    if (std::getenv("FTF_REQUIRE_CPYTHON") != nullptr) FAIL() << "CPython 3.13.5t is not built";     \
+    GTEST_SKIP() << "CPython 3.13.5t is not built: run ./ftfuzz cpython (./ftfuzz test builds it)"; \
+  }
+
+TEST(ExportDifferentialFreeThreaded, SeedAndRegressionCorporaAgreeWithCPython313t) {
+  FTF_NEED_FREE_THREADED_PYTHON(python);
+  Programs progs;
+  int findings_on_locked = 0;
+  ASSERT_NO_FATAL_FAILURE(CorpusPrograms(progs, findings_on_locked));
+  Tally t = Check(progs, python);
+  Print("corpora on 3.13.5t", t);
+  for (const std::string& f : t.failures) ADD_FAILURE() << f;
+}
+
+TEST(ExportDifferentialFreeThreaded, GeneratedProgramsAgreeWithCPython313t) {
+  FTF_NEED_FREE_THREADED_PYTHON(python);
+  // The same generated programs as for python3; sanitizer builds run fewer.
+  int count = kSanitized ? 1000 : 3000;
+  if (const char* n = std::getenv("FTF_EXPORT_DIFF_PROGRAMS")) count = std::atoi(n);
+  Tally t = Check(GeneratedPrograms(count), python);
+  Print("generated on 3.13.5t", t);
   for (size_t i = 0; i < t.failures.size() && i < 20; ++i) ADD_FAILURE() << t.failures[i];
   EXPECT_TRUE(t.failures.empty()) << t.failures.size() << " generated programs disagree";
   EXPECT_GT(t.agree, count / 2);
