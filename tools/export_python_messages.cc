@@ -22,14 +22,20 @@ namespace {
 using program::OpCode;
 using Result = runner::Observation::Result;
 
-constexpr char kTypeName[] = R"('\w+')";
+// The type's name: 3.13 names it fully qualified in some messages
+// ('ftf_export.T0', the `%T` format) where 3.11 says 'T0'.
+constexpr char kTypeName[] = R"('(?:\w+\.)*\w+')";
 
 // `'T0' object has no attribute 'a'` (PyMember_GetOne, and the generic
 // attribute lookup, Objects/object.c). A delete of an empty slot says only
-// `a` up to 3.11 and the long form from 3.12 on (PyMember_SetOne).
-std::string NoAttribute(const std::string& name, bool deleting) {
+// `a` up to 3.11 and the long form from 3.12 on (PyMember_SetOne). A store
+// or delete of a name the type has no slot for adds ` and no __dict__ for
+// setting new attributes` from 3.13 on (_PyObject_GenericSetAttrWithDict).
+std::string NoAttribute(const std::string& name, bool deleting, bool storing) {
   const std::string full = absl::StrCat(kTypeName, " object has no attribute '", name, "'");
-  return deleting ? absl::StrCat(name, "|", full) : full;
+  if (!deleting && !storing) return full;
+  const std::string set_or_del = absl::StrCat(full, "(?: and no __dict__ for setting new attributes)?");
+  return deleting ? absl::StrCat(name, "|", set_or_del) : set_or_del;
 }
 
 }  // namespace
@@ -37,10 +43,13 @@ std::string NoAttribute(const std::string& name, bool deleting) {
 std::string ExpectedErrorPattern(const program::Op& op, Result result) {
   const std::string slot = program::SlotName(op.slot);
   switch (result) {
-    case Result::kAttributeError:
+    case Result::kAttributeError: {
       // A store to a name the type has no slot for, a load or delete of an
       // empty one; a readonly member cannot be written.
-      return absl::StrCat(NoAttribute(slot, op.code == OpCode::kDelMember), "|readonly attribute");
+      const bool storing = op.code == OpCode::kStoreAttrSlot || op.code == OpCode::kMoveToSlot ||
+                           op.code == OpCode::kSetMember;
+      return absl::StrCat(NoAttribute(slot, op.code == OpCode::kDelMember, storing), "|readonly attribute");
+    }
     case Result::kTypeError:
       if (op.code == OpCode::kSetClass) {
         // object_set_class (Objects/typeobject.c) refuses an immutable old
