@@ -55,15 +55,6 @@ fi
 PY=python3
 command -v "$PY" >/dev/null 2>&1 || die "python3 is needed for the per-directory summary"
 
-registered=()
-while read -r t; do
-  [ -f "fuzzers/$t.cc" ] && registered+=("$t")
-done < <(sed -nE 's/^ *ftf_fuzzer\(([A-Za-z0-9_]+) .*/\1/p' fuzzers/CMakeLists.txt)
-[ ${#registered[@]} -gt 0 ] || die "no fuzz target registered in fuzzers/CMakeLists.txt"
-[ ${#targets[@]} -eq 0 ] && targets=("${registered[@]}")
-for t in "${targets[@]}"; do
-  printf '%s\n' "${registered[@]}" | grep -qx "$t" || die "unknown target '$t' (targets: ${registered[*]})"
-done
 
 # Build. No sanitizer, no libFuzzer: the standalone driver replays inputs.
 if [ ! -f "$BUILD/build.ninja" ] || ! grep -q "CMAKE_CXX_COMPILER:.*$CLANGXX\$" "$BUILD/CMakeCache.txt" 2>/dev/null; then
@@ -75,6 +66,14 @@ if [ ! -f "$BUILD/build.ninja" ] || ! grep -q "CMAKE_CXX_COMPILER:.*$CLANGXX\$" 
     -DFTF_BUILD_TESTS=OFF -DFTF_BUILD_BENCHMARKS=OFF >"$BUILD.configure.log" 2>&1 ||
     { cat "$BUILD.configure.log" >&2; die "configure failed"; }
 fi
+# The targets fuzzers/CMakeLists.txt registers, as configure wrote them.
+registered=()
+while read -r t _; do registered+=("$t"); done <"$BUILD/fuzz_targets.txt"
+[ ${#registered[@]} -gt 0 ] || die "no fuzz target registered in fuzzers/CMakeLists.txt"
+[ ${#targets[@]} -eq 0 ] && targets=("${registered[@]}")
+for t in "${targets[@]}"; do
+  printf '%s\n' "${registered[@]}" | grep -qx "$t" || die "unknown target '$t' (targets: ${registered[*]})"
+done
 say "building ${targets[*]}"
 cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" >"$BUILD.build.log" 2>&1 ||
   { tail -n 40 "$BUILD.build.log" >&2; die "build failed (log $BUILD.build.log)"; }

@@ -67,6 +67,11 @@ struct Variant {
   // dereference NULL).
   std::vector<std::string> also_found_as;
   bool is_mutant = false;
+  // The fuzz targets (fuzzers/CMakeLists.txt) whose bounded campaigns check
+  // this variant: a mutant must be found by each, any other variant listed
+  // must stay clean on each (the fuzzing.* tests and the benchmark take
+  // them from here). Empty: no campaign (lockfree_slots: its livelock).
+  std::vector<std::string> fuzz_targets;
 
   // Slots (issue 5).
   SlotStoreBytecode slot_store_bytecode = SlotStoreBytecode::kLockObject;

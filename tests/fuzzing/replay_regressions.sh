@@ -2,12 +2,13 @@
 # replay_regressions.sh - every regression input, replayed by its real fuzz
 # target as the first input of a fresh process, gives the outcome its text
 # twin records (`# expect: VARIANT KIND`, `# expect-tsan: VARIANT KIND` under
-# TSan). This is how a user replays a crash file, so it is what must hold.
+# TSan; `ftf expect` reads them). This is how a user replays a crash file, so
+# it is what must hold.
 #
-#   replay_regressions.sh FUZZERS_DIR SOURCE_DIR SANITIZER
+#   replay_regressions.sh FUZZERS_DIR SOURCE_DIR SANITIZER FTF
 set -uo pipefail
-[ $# -eq 3 ] || { echo "usage: $0 FUZZERS_DIR SOURCE_DIR tsan|asan" >&2; exit 1; }
-bindir="$1" src="$2" san="$3"
+[ $# -eq 4 ] || { echo "usage: $0 FUZZERS_DIR SOURCE_DIR tsan|asan FTF" >&2; exit 1; }
+bindir="$1" src="$2" san="$3" ftf="$4"
 checked=0 failed=0
 for twin in "$src"/corpus/text/*/regressions/*.txt; do
   [ -e "$twin" ] || continue
@@ -17,17 +18,13 @@ for twin in "$src"/corpus/text/*/regressions/*.txt; do
   fuzzer="$bindir/$target"
   [ -f "$input" ] || { echo "FAIL: $name: no binary input $input"; failed=$((failed + 1)); continue; }
   [ -x "$fuzzer" ] || { echo "FAIL: $name: no fuzz target $fuzzer"; failed=$((failed + 1)); continue; }
-  # variant -> kind for this sanitizer: expect-tsan overrides expect under TSan
-  declare -A want=() tsan_want=()
-  while read -r hash tag variant kind _; do
-    case "$tag" in
-      expect:) want[$variant]="$kind" ;;
-      expect-tsan:) tsan_want[$variant]="$kind" ;;
-    esac
-  done < <(grep -E '^# expect(-tsan)?: ' "$twin")
-  if [ "$san" = tsan ]; then
-    for variant in "${!tsan_want[@]}"; do want[$variant]="${tsan_want[$variant]}"; done
-  fi
+  # variant -> kind for this sanitizer
+  declare -A want=()
+  tsan_flag=""
+  [ "$san" = tsan ] && tsan_flag=--tsan
+  while read -r variant kind; do
+    want[$variant]="$kind"
+  done < <("$ftf" expect "$twin" $tsan_flag)
   if [ ${#want[@]} -eq 0 ]; then echo "FAIL: $name: no '# expect:' line"; failed=$((failed + 1)); continue; fi
   for variant in "${!want[@]}"; do
     expected="${want[$variant]}"
@@ -43,7 +40,7 @@ for twin in "$src"/corpus/text/*/regressions/*.txt; do
       failed=$((failed + 1))
     fi
   done
-  unset want tsan_want
+  unset want
 done
 echo "$checked checked, $failed failed"
 [ "$checked" -gt 0 ] && [ "$failed" -eq 0 ]
