@@ -73,8 +73,10 @@ def parse_args(argv):
 
 
 def build_dir(san):
-    # FTF_FUZZ_BUILD_DIR: a build tree other than build/<san> (the tests' own).
-    return os.environ.get("FTF_FUZZ_BUILD_DIR") or os.path.join(ROOT, "build", san)
+    # FTF_FUZZ_BUILD_DIR: a build tree other than build/<san> (the tests'
+    # own); "{san}" in it stands for the sanitizer.
+    d = os.environ.get("FTF_FUZZ_BUILD_DIR")
+    return d.replace("{san}", san) if d else os.path.join(ROOT, "build", san)
 
 
 def ftf(san):
