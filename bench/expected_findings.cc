@@ -14,8 +14,9 @@
 int main() {
   using namespace ftf::core;
   for (const Variant& v : AllVariants()) {
-    const std::string plain = v.is_mutant ? ExpectedFinding(v, false) : "clean";
-    const std::string tsan = v.is_mutant ? ExpectedFinding(v, true) : "clean";
+    auto name = [](std::optional<FindingKind> k) { return k.has_value() ? FindingKindName(*k) : "clean"; };
+    const std::string plain = name(ExpectedFinding(v, false));
+    const std::string tsan = name(ExpectedFinding(v, true));
     std::printf("%s\t%d\t%s\t%s\t%s\n", v.name.c_str(), v.is_mutant ? 1 : 0, plain.c_str(), tsan.c_str(),
                 v.description.c_str());
   }

@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "core/variant.h"
 #include "program/cli.h"
+#include "tools/classify.h"
 #include "tools/export_python.h"
 #include "tools/minimize.h"
 #include "tools/repro.h"
@@ -26,7 +28,9 @@ int Usage(FILE* out) {
                "                           write the interleaving as an HTML page\n"
                "  export FILE --python -o OUT.py\n"
                "                           write the program as a Python script\n"
-               "  variants                 list the core variants\n");
+               "  variants                 list the core variants\n"
+               "  classify FILE|-          print the last finding of a log or report as JSON\n"
+               "                           (kind, SUMMARY line, signature, root cause)\n");
   return out == stderr ? 2 : 0;
 }
 
@@ -35,9 +39,12 @@ int Variants() {
   // UNDER TSAN: under the tsan preset ("-" when TSan cannot see more).
   std::printf("%-34s %-66s %-11s %s\n", "VARIANT", "EXPECTS", "UNDER TSAN", "DESCRIPTION");
   for (const ftf::core::Variant& v : ftf::core::AllVariants()) {
-    std::string plain = v.is_mutant ? v.expected_finding : "clean";
-    for (const std::string& k : v.also_found_as) plain += "|" + k;
-    const std::string tsan = v.is_mutant ? ftf::core::ExpectedFinding(v, /*under_tsan=*/true) : "clean";
+    auto name = [](std::optional<ftf::core::FindingKind> k) {
+      return std::string(k.has_value() ? ftf::core::FindingKindName(*k) : "clean");
+    };
+    std::string plain = name(ftf::core::ExpectedFinding(v, /*under_tsan=*/false));
+    for (ftf::core::FindingKind k : v.also_found_as) plain += std::string("|") + ftf::core::FindingKindName(k);
+    const std::string tsan = name(ftf::core::ExpectedFinding(v, /*under_tsan=*/true));
     std::printf("%-34s %-66s %-11s %s\n", v.name.c_str(), plain.c_str(), tsan.c_str(), v.description.c_str());
   }
   return 0;
@@ -55,6 +62,7 @@ int main(int argc, char** argv) {
   if (cmd == "minimize") return ftf::tools::MinimizeCommand(argc - 1, argv + 1);
   if (cmd == "trace") return ftf::tools::TraceCommand(argc - 1, argv + 1);
   if (cmd == "export") return ftf::tools::ExportCommand(argc - 1, argv + 1);
+  if (cmd == "classify") return ftf::tools::ClassifyCommand(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") return Usage(stdout);
   std::fprintf(stderr, "ftf: unknown command '%s'\n", cmd.c_str());
   return Usage(stderr);
