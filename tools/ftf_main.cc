@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "program/cli.h"
 #include "program/expectations.h"
 #include "program/io.h"
+#include "tools/classify.h"
 #include "tools/export_python.h"
 #include "tools/minimize.h"
 #include "tools/repro.h"
@@ -33,7 +35,9 @@ int Usage(FILE* out) {
                "                           write the program as a Python script\n"
                "  variants [--json]        list the core variants (--json: every field, for scripts)\n"
                "  targets [--all]          list the fuzz targets that take --variant (--all: every target)\n"
-               "  expect FILE.txt [--tsan] a regression twin's `# expect:` outcomes, one `VARIANT KIND` a line\n");
+               "  expect FILE.txt [--tsan] a regression twin's `# expect:` outcomes, one `VARIANT KIND` a line\n"
+               "  classify FILE|-          print the last finding of a log or report as JSON\n"
+               "                           (kind, SUMMARY line, signature, root cause)\n");
   return out == stderr ? 2 : 0;
 }
 
@@ -60,19 +64,25 @@ std::string JsonList(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+std::string KindName(std::optional<ftf::core::FindingKind> k) {
+  return std::string(k.has_value() ? ftf::core::FindingKindName(*k) : "clean");
+}
+
 // The registry for scripts: one JSON array, one object per variant.
 void VariantsJson() {
   std::printf("[\n");
   const std::vector<ftf::core::Variant>& all = ftf::core::AllVariants();
   for (size_t i = 0; i < all.size(); ++i) {
     const ftf::core::Variant& v = all[i];
-    const std::string plain = v.is_mutant ? v.expected_finding : "clean";
-    const std::string tsan = v.is_mutant ? ftf::core::ExpectedFinding(v, /*under_tsan=*/true) : "clean";
+    const std::string plain = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/false));
+    const std::string tsan = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/true));
+    std::vector<std::string> also;
+    for (ftf::core::FindingKind k : v.also_found_as) also.push_back(KindName(k));
     std::printf(
         "  {\"name\": %s, \"mutant\": %s, \"expected\": %s, \"expected_tsan\": %s, \"also_found_as\": %s, "
         "\"fuzz_targets\": %s, \"description\": %s}%s\n",
         JsonString(v.name).c_str(), v.is_mutant ? "true" : "false", JsonString(plain).c_str(),
-        JsonString(tsan).c_str(), JsonList(v.also_found_as).c_str(), JsonList(v.fuzz_targets).c_str(),
+        JsonString(tsan).c_str(), JsonList(also).c_str(), JsonList(v.fuzz_targets).c_str(),
         JsonString(v.description).c_str(), i + 1 < all.size() ? "," : "");
   }
   std::printf("]\n");
@@ -96,9 +106,9 @@ int Variants(int argc, char** argv) {
   // UNDER TSAN: under the tsan preset ("-" when TSan cannot see more).
   std::printf("%-34s %-66s %-11s %s\n", "VARIANT", "EXPECTS", "UNDER TSAN", "DESCRIPTION");
   for (const ftf::core::Variant& v : ftf::core::AllVariants()) {
-    std::string plain = v.is_mutant ? v.expected_finding : "clean";
-    for (const std::string& k : v.also_found_as) plain += "|" + k;
-    const std::string tsan = v.is_mutant ? ftf::core::ExpectedFinding(v, /*under_tsan=*/true) : "clean";
+    std::string plain = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/false));
+    for (ftf::core::FindingKind k : v.also_found_as) plain += "|" + KindName(k);
+    const std::string tsan = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/true));
     std::printf("%-34s %-66s %-11s %s\n", v.name.c_str(), plain.c_str(), tsan.c_str(), v.description.c_str());
   }
   return 0;
@@ -165,6 +175,7 @@ int main(int argc, char** argv) {
   if (cmd == "minimize") return ftf::tools::MinimizeCommand(argc - 1, argv + 1);
   if (cmd == "trace") return ftf::tools::TraceCommand(argc - 1, argv + 1);
   if (cmd == "export") return ftf::tools::ExportCommand(argc - 1, argv + 1);
+  if (cmd == "classify") return ftf::tools::ClassifyCommand(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") return Usage(stdout);
   std::fprintf(stderr, "ftf: unknown command '%s'\n", cmd.c_str());
   return Usage(stderr);

@@ -195,7 +195,8 @@ int ReproCommand(int argc, char** argv) {
   audit::DeterminismCheck det =
       first.finding->kind == audit::FindingKind::kDataRace
           ? audit::CheckRaceRerun(*first.finding, hash, shown.exec.trace_hash)
-          : audit::CheckDeterminism(*first.finding, [&]() { return shown.finding; });
+          : audit::CheckDeterminism(*first.finding, hash,
+                                    [&]() { return audit::Rerun{shown.finding, shown.exec.trace_hash}; });
   audit::ReportContext ctx;
   ctx.program = &p;
   ctx.input_path = path;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "audit/ledger.h"
+#include "audit/signature.h"
 #include "audit/step_note.h"
 #include "program/program.h"
 #include "program/text.h"
@@ -138,8 +139,10 @@ std::string RegressionTestDraft(const Finding& f, const ReportContext& ctx) {
 }
 
 std::string BuildReport(const Finding& f, const ReportContext& ctx) {
+  const Signature sig = SignatureOf(f, ctx.trace, ctx.ledger);
   std::string out = HeaderLine(f) + "\n";
   absl::StrAppend(&out, "  ", f.message, "\n");
+  absl::StrAppendFormat(&out, "  root cause: %s (signature %s)\n", sig.cause, sig.Hex());
   if (f.thread >= 0) {
     // Step 0: before the thread's first scheduling point, or outside a run.
     absl::StrAppendFormat(&out, "  on T%d at step %d\n", f.thread, f.step);
@@ -177,6 +180,7 @@ std::string BuildReport(const Finding& f, const ReportContext& ctx) {
     out += "== Regression test draft ==\n";
     out += RegressionTestDraft(f, ctx);  // not indented: the raw string must parse as is
   }
+  out += SignatureLine(sig) + "\n";
   out += SummaryLine(f) + "\n";
   return out;
 }

@@ -17,7 +17,13 @@
 //   == Determinism ==           the re-run check (determinism.h)
 //   Reproduce with: ./ftfuzz repro <input> --variant=<name>
 //   == Regression test draft == a TEST() to paste into tests/
+//   SIGNATURE: ftfuzz: <KIND> <hash> <cause>   the root cause (signature.h)
 //   SUMMARY: ftfuzz: <KIND> <location>
+//
+// The header's second line after the message is "root cause: <cause>
+// (signature <hash>)". The SIGNATURE line is the deduplication key (one bug,
+// one signature); the SUMMARY line is where the finding was noticed, in the
+// form ClusterFuzz expects.
 //
 // <location> is Finding::Location(): a core file:line and an operation
 // mnemonic, never an address, a step number or a PID, so SUMMARY lines

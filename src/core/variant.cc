@@ -69,12 +69,12 @@ std::vector<Variant> MakeVariants() {
     Variant x;
     x.name = "mutant_half_migrated";
     x.fuzz_targets = {"slots_fuzzer"};
-    x.also_found_as = {"PREMATURE_FREE", "LEAK", "DOUBLE_FREE", "OVER_RELEASE"};
+    x.also_found_as = {FindingKind::kPrematureFree, FindingKind::kLeak, FindingKind::kDoubleFree, FindingKind::kOverRelease};
     x.description = "bytecode store uses the exchange, PyMember_SetOne keeps the CS with a plain read of the old value";
     // Both writers drop the same old value: the second decref hits the block
     // the first one freed. TSan first sees the plain read race the exchange.
-    x.expected_finding = "USE_AFTER_FREE";
-    x.expected_finding_tsan = "DATA_RACE";
+    x.expected_finding = FindingKind::kUseAfterFree;
+    x.expected_finding_tsan = FindingKind::kDataRace;
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kCriticalSection;
@@ -85,7 +85,7 @@ std::vector<Variant> MakeVariants() {
     x.name = "mutant_cs_fallback_incref";
     x.fuzz_targets = {"slots_fuzzer"};
     x.description = "lock-free writers, but PyMember_GetOne keeps the CS + plain Py_XINCREF fallback";
-    x.expected_finding = "RESURRECTION";  // also under TSan: every access involved is atomic
+    x.expected_finding = FindingKind::kResurrection;  // also under TSan: every access involved is atomic
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kExchange;
@@ -96,12 +96,12 @@ std::vector<Variant> MakeVariants() {
     Variant x;
     x.name = "mutant_plain_store";
     x.fuzz_targets = {"slots_fuzzer"};
-    x.also_found_as = {"PREMATURE_FREE", "LEAK", "DOUBLE_FREE", "OVER_RELEASE"};
+    x.also_found_as = {FindingKind::kPrematureFree, FindingKind::kLeak, FindingKind::kDoubleFree, FindingKind::kOverRelease};
     x.description = "lock-free slot store done as a plain load of the old value and a plain store, no exchange (otherwise lockfree_slots_fixed)";
     // Two writers read the same old value; the second decref hits the freed
     // block (and one new value leaks). TSan sees the plain accesses first.
-    x.expected_finding = "USE_AFTER_FREE";
-    x.expected_finding_tsan = "DATA_RACE";
+    x.expected_finding = FindingKind::kUseAfterFree;
+    x.expected_finding_tsan = FindingKind::kDataRace;
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kPlainLoadStore;
     x.slot_store_member = SlotStoreMember::kExchange;
@@ -118,7 +118,7 @@ std::vector<Variant> MakeVariants() {
     x.description = "PyMember_SetOne checks a deleted slot for NULL with a plain read outside the lock (CPython before gh-146270)";
     // Two deletes can both succeed, which no auditor counts as a memory
     // error; the plain read racing with a writer's store is TSan's.
-    x.expected_finding = "DATA_RACE";
+    x.expected_finding = FindingKind::kDataRace;
     x.is_mutant = true;
     x.member_delete_checks_unlocked = true;
     add(x);
@@ -130,7 +130,7 @@ std::vector<Variant> MakeVariants() {
     x.description = "__class__ assignment stores the type pointer without stopping the world";
     // Only TSan can see it: the layout rule keeps every cached slot offset
     // valid, and heap types' refcounts are deferred (the ledger exempts them).
-    x.expected_finding = "DATA_RACE";
+    x.expected_finding = FindingKind::kDataRace;
     x.is_mutant = true;
     x.class_swap_stops_world = false;
     add(x);
@@ -140,7 +140,7 @@ std::vector<Variant> MakeVariants() {
     x.name = "mutant_trybegin_keeps_first_lock";
     x.fuzz_targets = {"globals_fuzzer"};
     x.description = "TryBegin that does not release the first mutex when the second fails";
-    x.expected_finding = "DEADLOCK";
+    x.expected_finding = FindingKind::kDeadlock;
     x.is_mutant = true;
     x.global_specialize_lock = GlobalSpecializeLock::kTryBegin;
     x.trybegin_keeps_first_lock = true;
@@ -151,7 +151,7 @@ std::vector<Variant> MakeVariants() {
     x.name = "mutant_no_keys_version_guard";
     x.fuzz_targets = {"globals_fuzzer"};
     x.description = "specialized LOAD_GLOBAL skips the keys-version guard";
-    x.expected_finding = "WRONG_VALUE";  // a reused entry's value comes back for the old name
+    x.expected_finding = FindingKind::kWrongValue;  // a reused entry's value comes back for the old name
     x.is_mutant = true;
     x.keys_version_guard = false;
     add(x);
@@ -160,12 +160,12 @@ std::vector<Variant> MakeVariants() {
     Variant x;
     x.name = "mutant_unlocked_specializer";
     x.fuzz_targets = {"globals_fuzzer"};
-    x.also_found_as = {"CRASH"};
+    x.also_found_as = {FindingKind::kCrash};
     x.description = "LOAD_GLOBAL specializes without the critical section";
     // The cache pairs an index read before a writer reused the entry with the
     // version taken after: the specialized load returns another name's value.
-    x.expected_finding = "WRONG_VALUE";
-    x.expected_finding_tsan = "DATA_RACE";
+    x.expected_finding = FindingKind::kWrongValue;
+    x.expected_finding_tsan = FindingKind::kDataRace;
     x.is_mutant = true;
     x.global_specialize_lock = GlobalSpecializeLock::kNone;
     add(x);

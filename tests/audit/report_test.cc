@@ -46,6 +46,7 @@ program::Program TwoDrops() {
 
 struct ScenarioResult {
   std::optional<Finding> finding;
+  uint64_t trace_hash = 0;
   std::string report;
 };
 
@@ -82,8 +83,12 @@ ScenarioResult RunScenario(const program::Program& p, bool full_trace) {
   } catch (const FindingException& e) {
     out.finding = e.finding();
   }
+  out.trace_hash = ex.trace().hash();
   if (!out.finding.has_value() || full_trace) return out;
-  DeterminismCheck det = CheckDeterminism(*out.finding, [&] { return RunScenario(p, true).finding; });
+  DeterminismCheck det = CheckDeterminism(*out.finding, out.trace_hash, [&] {
+    ScenarioResult again = RunScenario(p, true);
+    return Rerun{again.finding, again.trace_hash};
+  });
   ReportContext ctx;
   ctx.program = &p;
   ctx.input_path = "crash-premature";
@@ -217,27 +222,38 @@ TEST(DeterminismTest, DifferentStepIsReportedLoudly) {
   first.kind = FindingKind::kDoubleFree;
   first.step = 40;
   first.thread = 1;
-  DeterminismCheck same = CheckDeterminism(first, [&] { return std::optional<Finding>(first); });
+  constexpr uint64_t kHash = 0x1234abcd5678ef00;
+  DeterminismCheck same = CheckDeterminism(first, kHash, [&] { return Rerun{first, kHash}; });
   EXPECT_TRUE(same.deterministic);
-  EXPECT_EQ(same.message, "re-run with full tracing: same finding (DOUBLE_FREE at step 40 on T1)");
+  EXPECT_EQ(same.message,
+            "re-run with full tracing: same finding (DOUBLE_FREE at step 40 on T1), same trace (hash "
+            "1234abcd5678ef00)");
 
-  DeterminismCheck moved = CheckDeterminism(first, [&] {
+  DeterminismCheck moved = CheckDeterminism(first, kHash, [&] {
     Finding g = first;
     g.step = 43;
-    return std::optional<Finding>(g);
+    return Rerun{g, kHash};
   });
   EXPECT_FALSE(moved.deterministic);
   EXPECT_EQ(moved.message,
             "NOT DETERMINISTIC: first run: DOUBLE_FREE at step 40 on T1; re-run with full tracing: DOUBLE_FREE at "
             "step 43 on T1");
 
-  DeterminismCheck gone = CheckDeterminism(first, [] { return std::optional<Finding>(); });
+  // The same finding from a different interleaving (another trace) is not
+  // the same run.
+  DeterminismCheck other_trace = CheckDeterminism(first, kHash, [&] { return Rerun{first, kHash ^ 1}; });
+  EXPECT_FALSE(other_trace.deterministic);
+  EXPECT_EQ(other_trace.message,
+            "NOT DETERMINISTIC: trace hash 1234abcd5678ef00, re-run with full tracing 1234abcd5678ef01 (same "
+            "finding: DOUBLE_FREE at step 40 on T1)");
+
+  DeterminismCheck gone = CheckDeterminism(first, kHash, [] { return Rerun{}; });
   EXPECT_FALSE(gone.deterministic);
   EXPECT_NE(gone.message.find("NOT DETERMINISTIC"), std::string::npos);
   EXPECT_NE(gone.message.find("no finding"), std::string::npos);
 
   // A FindingException escaping the re-run counts as its finding.
-  DeterminismCheck thrown = CheckDeterminism(first, []() -> std::optional<Finding> {
+  DeterminismCheck thrown = CheckDeterminism(first, kHash, []() -> Rerun {
     Finding g;
     g.kind = FindingKind::kUseAfterFree;
     g.step = 40;
