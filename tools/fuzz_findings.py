@@ -40,9 +40,9 @@ class Finding:
         self.cause = cause
 
     def key(self):
-        """The dedup key: the signature's KIND and hash."""
-        m = re.search(r"([A-Z_]+) ([0-9a-f]{16})", self.signature or "")
-        return "%s-%s" % (m.group(1), m.group(2)) if m else "%s-%s" % (self.kind, "unclassified")
+        """The dedup key: KIND-<signature hash>."""
+        k = signature_key(self.kind, self.signature)
+        return "%s-%s" % k if k else "%s-unclassified" % self.kind
 
 
 def classify(ftf, log_path, rc):
@@ -62,9 +62,13 @@ def classify(ftf, log_path, rc):
     raise ToolError("ftf classify failed (exit %d): %s" % (code, (err or out).strip()[:300]))
 
 
-def signature_key(sig):
-    m = re.search(r"([A-Z_]+) ([0-9a-f]{16})", sig or "")
-    return (m.group(1), m.group(2)) if m else None
+def signature_key(kind, sig):
+    """(KIND, 16-hex hash) of a signature: `ftf classify` gives the bare hash,
+    a report's SIGNATURE line and findings/known.json `KIND HASH ...`."""
+    m = re.search(r"(?:([A-Z_]+) )?\b([0-9a-f]{16})\b", sig or "")
+    if not m:
+        return None
+    return (m.group(1) or kind, m.group(2))
 
 
 class KnownRegistry:
@@ -79,9 +83,9 @@ class KnownRegistry:
     def matches(self, finding):
         """The entries the finding resembles: same signature or same SUMMARY."""
         out = []
-        fkey = signature_key(finding.signature)
+        fkey = signature_key(finding.kind, finding.signature)
         for e in self.entries:
-            sigs = {signature_key(s) for s in e.get("signatures", [])}
+            sigs = {signature_key(None, s) for s in e.get("signatures", [])}
             if (fkey and fkey in sigs) or (finding.summary and finding.summary in e.get("summaries", [])):
                 out.append(e)
         return out
