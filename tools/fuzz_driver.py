@@ -10,7 +10,9 @@ are merged and deduplicated by root-cause signature (fuzz_findings.py).
 While it runs it prints a status line per running job every few seconds and
 each finding the moment it is found; at the end, a table.
 
-Exit status: 0 no new finding, 1 new findings, 2 usage or build error.
+Exit status: 0 no new finding, 1 new findings, 2 usage or build error,
+130 interrupted. FTF_FUZZ_NO_BUILD=1 skips the build step (tests);
+FTF_FUZZ_BUILD_DIR names other build trees ("{san}" for the sanitizer).
 """
 
 import argparse
@@ -200,7 +202,9 @@ class Job:
             self.execs = 0
             with open(log) as src, open(os.path.join(self.work, "runs-%s.log" % self.san), "a") as dst:
                 dst.write(src.read())
-            if rc == 0 or STOP.is_set():
+            # 72: libFuzzer's exit status when interrupted (Ctrl-C reaches
+            # the whole process group), not a finding.
+            if rc == 0 or STOP.is_set() or (rc == 72 and crash is None):
                 break
             if crash is None and time.time() - t0 < 5:
                 quick_failures += 1
@@ -314,7 +318,8 @@ def main(argv):
             say("merging work/fuzz/%s/corpus into corpus/%s/merged" % (t, t))
             subprocess.call([fuzzer(sans[0], t), "-merge=1", dst, os.path.join(ROOT, "work", "fuzz", t, "corpus")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return summary(jobs, store)
+    rc = summary(jobs, store)
+    return 130 if STOP.is_set() else rc
 
 
 def triage(a, target, san):
