@@ -112,9 +112,12 @@ def stat_of(out, name):
     return int(vals[-1]) if vals else None
 
 
-def summary_kind(out):
-    m = re.findall(r"^SUMMARY: ftfuzz: (\S+)", out, re.M)
-    return m[-1] if m else None
+def summary_kind(ctx, out):
+    """The kind of the last finding in a fuzz target's output (`ftf classify`)."""
+    if ctx.ftf is None:
+        sys.exit("bench: the ftf tool is needed to read findings (build it: ./ftfuzz build)")
+    p = subprocess.run([ctx.ftf, "classify", "-"], input=out.encode("utf-8", "replace"), capture_output=True)
+    return json.loads(p.stdout)["kind"] if p.returncode == 0 else None
 
 
 # ---------------------------------------------------------------------------
@@ -166,7 +169,7 @@ def fuzz_rate(ctx, binary, target, seeds, seconds, extra=(), env=None):
     execs = stat_of(out, "number_of_executed_units")
     shutil.rmtree(work, ignore_errors=True)
     return {"exec_per_sec": rate, "execs": execs, "seconds": round(secs, 2), "rc": rc,
-            "finding": summary_kind(out) if rc not in (0, None) else None}
+            "finding": summary_kind(ctx, out) if rc not in (0, None) else None}
 
 
 def make_goal_corpus(ctx):
@@ -272,7 +275,7 @@ def find_once(ctx, binary, target, variant, seed, cap, corpus, expected, env=Non
     elif corpus != "empty":
         cmd.append(corpus)
     rc, out, secs = run(cmd, timeout=cap + 60, env=env)
-    kind = summary_kind(out) if rc not in (0, None) else None
+    kind = summary_kind(ctx, out) if rc not in (0, None) else None
     execs = stat_of(out, "number_of_executed_units")
     if execs is None:
         st = re.findall(r"^#(\d+)\s", out, re.M)

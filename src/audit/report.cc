@@ -124,16 +124,22 @@ std::string ReproduceCommand(const ReportContext& ctx) {
 }
 
 std::string RegressionTestDraft(const Finding& f, const ReportContext& ctx) {
+  const Signature sig = SignatureOf(f, ctx.trace, ctx.ledger);
+  const std::string variant = ctx.variant.empty() ? "locked" : ctx.variant;
   std::string name = Camel(FindingKindName(f.kind)) + Camel(f.operation.empty() ? "Run" : f.operation);
   std::string out;
+  out += "// Needs #include \"runner/replay.h\" (link ftf_runner).\n";
   absl::StrAppendFormat(&out, "TEST(AuditRegression, %s) {\n", name);
   absl::StrAppendFormat(&out, "  // Found by ftfuzz: %s %s (variant %s).\n", FindingKindName(f.kind), f.Location(),
-                        ctx.variant);
+                        variant);
+  absl::StrAppendFormat(&out, "  // Root cause: %s.\n", sig.cause);
   out += "  constexpr char kProgram[] = R\"ftf(\n";
   out += ProgramText(ctx);
   out += ")ftf\";\n";
-  absl::StrAppendFormat(&out, "  EXPECT_EQ(runner::ReplayText(kProgram, \"%s\"), \"%s\");\n", ctx.variant,
-                        FindingKindName(f.kind));
+  absl::StrAppendFormat(&out, "  const ftf::runner::Replayed r = ftf::runner::ReplayText(kProgram, \"%s\");\n", variant);
+  out += "  ASSERT_TRUE(r.error.empty()) << r.error;\n";
+  absl::StrAppendFormat(&out, "  EXPECT_EQ(r.kind, ftf::core::FindingKind::k%s);\n", Camel(FindingKindName(f.kind)));
+  absl::StrAppendFormat(&out, "  EXPECT_EQ(r.signature, \"%s\") << r.cause;\n", sig.Hex());
   out += "}\n";
   return out;
 }

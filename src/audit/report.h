@@ -81,7 +81,8 @@ std::string HeaderLine(const Finding& f);
 std::string SummaryLine(const Finding& f);
 // "./ftfuzz repro <input> --variant=<name>"
 std::string ReproduceCommand(const ReportContext& ctx);
-// A TEST() that replays the program and expects the finding.
+// A TEST() that replays the program (runner::ReplayText, runner/replay.h)
+// and expects the finding's kind and signature.
 std::string RegressionTestDraft(const Finding& f, const ReportContext& ctx);
 // The whole report, ending with the SUMMARY line and a newline.
 std::string BuildReport(const Finding& f, const ReportContext& ctx);

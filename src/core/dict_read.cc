@@ -29,6 +29,7 @@ void DictEnsureSharedOnRead(ThreadState& ts, Dict* d) {
 // --- lookups -------------------------------------------------------------------
 
 intptr_t DictLookupLockHeld(ThreadState& ts, Dict* d, const Object* key, uint64_t hash, Object** value) {
+  // The caller holds the dict's lock: plain loads of the table.
   DictKeys* dk = d->ma_keys.LoadPlain();
   intptr_t ix = KeysLookupLockHeld(ts, dk, *d->state, key, hash);
   *value = ix >= 0 ? dk->entries()[ix].me_value.LoadPlain() : nullptr;

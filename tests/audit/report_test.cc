@@ -122,8 +122,9 @@ TEST(ReportTest, FormatOfALedgerFinding) {
                               "== Schedule (thread@step; 1 context switch) ==\n  T0@0\n",
                               "== Last ", "== History of obj#2 ==\n", "== Determinism ==\n",
                               "Reproduce with: ./ftfuzz repro crash-premature --variant=locked\n",
-                              "== Regression test draft ==\nTEST(AuditRegression, PrematureFreeDrop) {\n",
-                              "SUMMARY: ftfuzz: PREMATURE_FREE "}) {
+                              "== Regression test draft ==\n// Needs #include \"runner/replay.h\" (link "
+                              "ftf_runner).\nTEST(AuditRegression, PrematureFreeDrop) {\n",
+                              "SIGNATURE: ftfuzz: PREMATURE_FREE ", "SUMMARY: ftfuzz: PREMATURE_FREE "}) {
     const size_t at = rep.find(section, pos);
     ASSERT_NE(at, std::string::npos) << "missing or out of order: " << section;
     pos = at;
@@ -136,7 +137,11 @@ TEST(ReportTest, FormatOfALedgerFinding) {
   EXPECT_NE(rep.find("re-run with full tracing: same finding (PREMATURE_FREE at step"), std::string::npos);
   // The regression draft embeds the program text verbatim.
   EXPECT_NE(rep.find("R\"ftf(\nftfuzz program v1\n"), std::string::npos);
-  EXPECT_NE(rep.find("EXPECT_EQ(runner::ReplayText(kProgram, \"locked\"), \"PREMATURE_FREE\");"), std::string::npos);
+  EXPECT_NE(rep.find("  const ftf::runner::Replayed r = ftf::runner::ReplayText(kProgram, \"locked\");\n"
+                     "  ASSERT_TRUE(r.error.empty()) << r.error;\n"
+                     "  EXPECT_EQ(r.kind, ftf::core::FindingKind::kPrematureFree);\n"
+                     "  EXPECT_EQ(r.signature, \""),
+            std::string::npos);
 
   // No addresses anywhere; the SUMMARY line is the last line and has no step number.
   EXPECT_EQ(rep.find("0x"), std::string::npos);

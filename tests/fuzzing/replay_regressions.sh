@@ -5,10 +5,13 @@
 # TSan; `ftf expect` reads them). This is how a user replays a crash file, so
 # it is what must hold.
 #
-#   replay_regressions.sh FUZZERS_DIR SOURCE_DIR SANITIZER FTF
+#   replay_regressions.sh FUZZERS_DIR SOURCE_DIR SANITIZER [FTF]
+# FTF: the ftf tool, which reads the finding of a log (`ftf classify`);
+# default FUZZERS_DIR/../tools/ftf.
 set -uo pipefail
-[ $# -eq 4 ] || { echo "usage: $0 FUZZERS_DIR SOURCE_DIR tsan|asan FTF" >&2; exit 1; }
-bindir="$1" src="$2" san="$3" ftf="$4"
+[ $# -eq 3 ] || [ $# -eq 4 ] || { echo "usage: $0 FUZZERS_DIR SOURCE_DIR tsan|asan [FTF]" >&2; exit 1; }
+bindir="$1" src="$2" san="$3" ftf="${4:-$1/../tools/ftf}"
+[ -x "$ftf" ] || { echo "FAIL: no ftf tool at $ftf" >&2; exit 1; }
 checked=0 failed=0
 for twin in "$src"/corpus/text/*/regressions/*.txt; do
   [ -e "$twin" ] || continue
@@ -30,7 +33,12 @@ for twin in "$src"/corpus/text/*/regressions/*.txt; do
     expected="${want[$variant]}"
     out="$("$fuzzer" --variant="$variant" "$input" 2>&1)"
     rc=$?
-    if [ $rc -eq 0 ]; then got=clean; else got="$(grep -E '^SUMMARY: ftfuzz: ' <<<"$out" | tail -n 1 | awk '{print $3}')"; got="${got:-exit$rc}"; fi
+    if [ $rc -eq 0 ]; then
+      got=clean
+    else
+      got="$("$ftf" classify - <<<"$out" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["kind"])' 2>/dev/null)"
+      got="${got:-exit$rc}"
+    fi
     checked=$((checked + 1))
     if [ "$got" = "$expected" ]; then
       echo "ok   $target/$name on $variant: $got"
