@@ -57,8 +57,8 @@ configure() {  # preset [dir]
 
 variant_targets() {  # preset -> the fuzz targets that take a variant, as configure wrote them
   configure "$1"
-  # A tree configured before the list existed: configure it again.
-  [ -f "build/$1/fuzz_targets.txt" ] || cmake "build/$1" >/dev/null 2>&1 || die "re-configure of build/$1 failed"
+  # Configure again if a CMakeLists.txt changed since (the list is written then).
+  cmake --build "build/$1" --target build.ninja >/dev/null 2>&1 || die "re-configure of build/$1 failed"
   awk '$2 == "variant" {print $1}' "build/$1/fuzz_targets.txt"
 }
 

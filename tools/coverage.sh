@@ -66,7 +66,9 @@ if [ ! -f "$BUILD/build.ninja" ] || ! grep -q "CMAKE_CXX_COMPILER:.*$CLANGXX\$" 
     -DFTF_BUILD_TESTS=OFF -DFTF_BUILD_BENCHMARKS=OFF >"$BUILD.configure.log" 2>&1 ||
     { cat "$BUILD.configure.log" >&2; die "configure failed"; }
 fi
-# The targets fuzzers/CMakeLists.txt registers, as configure wrote them.
+# The targets fuzzers/CMakeLists.txt registers, as configure writes them
+# (`--target build.ninja` re-runs configure if a CMakeLists.txt changed).
+cmake --build "$BUILD" --target build.ninja >>"$BUILD.configure.log" 2>&1 || die "re-configure of $BUILD failed"
 registered=()
 while read -r t _; do registered+=("$t"); done <"$BUILD/fuzz_targets.txt"
 [ ${#registered[@]} -gt 0 ] || die "no fuzz target registered in fuzzers/CMakeLists.txt"
