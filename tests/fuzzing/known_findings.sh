@@ -50,5 +50,24 @@ grep -qF "$known_summary" <<<"$out" || fail "the second bug does not end at the 
 [ "$rc" -eq 1 ] && grep -q '^new: ' <<<"$out" && grep -q 'resembles' <<<"$out" ||
   fail "a second bug at the known SUMMARY location was not reported as new"
 
+# 4. Every entry of findings/known.json is still true: each regression it
+#    names is found as known on each variant of `fixed_by`, with a signature
+#    the entry lists (signatures name source lines: an edit can move them).
+while read -r target variant input; do
+  out="$(python3 "$src/tools/fuzz_driver.py" "$target" --sanitizer="$san" --variant="$variant" --triage="$src/$input" 2>&1)"
+  rc=$?
+  echo "--- known.json: $input on $variant: exit $rc"
+  echo "$out"
+  hash="$(sed -nE '1s/^known: [A-Z_]+ ([0-9a-f]{16}) .*/\1/p' <<<"$out")"
+  [ "$rc" -eq 0 ] && [ -n "$hash" ] && grep -q "\"[A-Z_]* $hash" "$src/findings/known.json" ||
+    fail "$input on $variant is not the known finding with a signature findings/known.json lists"
+done < <(python3 -c '
+import json, sys
+for e in json.load(open(sys.argv[1]))["known"]:
+    for inp in e["regressions"]:
+        for variant in e["fixed_by"]:
+            print(inp.split("/")[1], variant, inp)
+' "$src/findings/known.json")
+
 [ "$failed" -eq 0 ] && echo "PASS" || echo "$failed failed"
 [ "$failed" -eq 0 ]
