@@ -275,7 +275,7 @@ def main(argv):
                 return
             word = {"new": "NEW FINDING", "known": "known finding", "seen": "seen before"}[status]
             sig = f.signature or "(no signature)"
-            print("%s %-22s %s: %s  %s  -> %s" % (stamp(), job.name, word, f.kind, sig, where), flush=True)
+            print("%s %-22s %s: %s %s (%s) -> %s" % (stamp(), job.name, word, f.kind, sig, f.cause, where), flush=True)
             if note:
                 print("%s %-22s     %s" % (stamp(), "", note), flush=True)
 
@@ -363,7 +363,13 @@ def summary(jobs, store):
     new = sorted((where, key) for key, (status, where) in store.seen.items() if status == "new")
     known = sorted({where for status, where in store.seen.values() if status == "known"})
     for where, _ in new:
-        print("    new finding: %s" % where)
+        cause = ""
+        try:
+            with open(os.path.join(ROOT, where, "finding.json")) as f:
+                cause = json.load(f).get("cause", "")
+        except (OSError, ValueError):
+            pass
+        print("    new finding: %-52s %s" % (where, cause))
     for where in known:
         print("    known finding: %s" % where)
     errors = [j for j in jobs if j.error]
