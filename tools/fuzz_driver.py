@@ -362,6 +362,7 @@ def summary(jobs, store):
                                                          j.counts["new"], j.counts["known"], j.counts["seen"]))
     new = sorted((where, key) for key, (status, where) in store.seen.items() if status == "new")
     known = sorted({where for status, where in store.seen.values() if status == "known"})
+    causes = []
     for where, _ in new:
         cause = ""
         try:
@@ -369,7 +370,18 @@ def summary(jobs, store):
                 cause = json.load(f).get("cause", "")
         except (OSError, ValueError):
             pass
+        causes.append(cause)
         print("    new finding: %-52s %s" % (where, cause))
+    # A hint, not a merge: one defect can give several signatures (a plain
+    # store racing with each of its readers); the core sites most new
+    # findings share point at it.
+    shared = {}
+    for cause in causes:
+        for site in set(re.findall(r"\b\w+/\w+\.cc:\d+", cause)):
+            shared[site] = shared.get(site, 0) + 1
+    top = sorted(((n, site) for site, n in shared.items() if n >= 2), reverse=True)[:3]
+    for n, site in top:
+        print("    %d of the %d new findings involve %s" % (n, len(new), site))
     for where in known:
         print("    known finding: %s" % where)
     errors = [j for j in jobs if j.error]
