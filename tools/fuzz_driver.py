@@ -135,7 +135,8 @@ class Job:
         self.work = os.path.join(ROOT, "work", "fuzz", target)
         self.state = "waiting"
         self.execs_done = 0  # in finished libFuzzer runs
-        self.execs = self.cov = self.ft = self.rate = 0
+        self.execs = self.cov = self.ft = 0
+        self.started = self.ended = None
         self.runs = 0
         self.counts = {"new": 0, "known": 0, "seen": 0}
         self.keys = set()
@@ -145,8 +146,16 @@ class Job:
     def total_execs(self):
         return self.execs_done + self.execs
 
+    def rate(self):
+        """Executions per second over the job so far (restarts included)."""
+        if self.started is None:
+            return 0
+        secs = (self.ended or time.time()) - self.started
+        return int(self.total_execs() / secs) if secs > 0 else 0
+
     def run(self):
         self.state = "running"
+        self.started = time.time()
         corpus = os.path.join(self.work, "corpus")
         crashes = os.path.join(self.work, "crashes-" + self.san)
         os.makedirs(corpus, exist_ok=True)
@@ -190,7 +199,10 @@ class Job:
                     out.write(line)
                     m = STAT_RE.match(line)
                     if m:
-                        self.execs, self.cov, self.ft, self.rate = (int(g) for g in m.groups())
+                        # cov and ft: the most any run of this job reached
+                        # (a restart begins again from the corpus).
+                        execs, cov, ft, _ = (int(g) for g in m.groups())
+                        self.execs, self.cov, self.ft = execs, max(self.cov, cov), max(self.ft, ft)
                     m = CRASH_RE.search(line)
                     if m:
                         crash = m.group(1)
@@ -219,6 +231,7 @@ class Job:
             if crash and os.path.exists(crash):
                 drop_input(crash, [seeds, corpus])
                 os.remove(crash)
+        self.ended = time.time()
         self.state = "done"
 
 
@@ -300,7 +313,7 @@ def main(argv):
                     for j in running:
                         if j.state == "running":
                             print("%s %-22s execs %9d  exec/s %5d  cov %5d  ft %6d  findings %d new, %d known"
-                                  % (stamp(), j.name, j.total_execs(), j.rate, j.cov, j.ft,
+                                  % (stamp(), j.name, j.total_execs(), j.rate(), j.cov, j.ft,
                                      j.counts["new"], j.counts["known"] + j.counts["seen"]), flush=True)
     except KeyboardInterrupt:
         say("interrupted: stopping")
@@ -358,7 +371,7 @@ def summary(jobs, store):
     print("\n%-16s %-5s %12s %7s %7s %7s %5s %6s %5s" % ("TARGET", "SAN", "EXECS", "EXEC/S", "COV", "FT", "NEW",
                                                        "KNOWN", "SEEN"))
     for j in jobs:
-        print("%-16s %-5s %12d %7d %7d %7d %5d %6d %5d" % (j.target, j.san, j.total_execs(), j.rate, j.cov, j.ft,
+        print("%-16s %-5s %12d %7d %7d %7d %5d %6d %5d" % (j.target, j.san, j.total_execs(), j.rate(), j.cov, j.ft,
                                                          j.counts["new"], j.counts["known"], j.counts["seen"]))
     new = sorted((where, key) for key, (status, where) in store.seen.items() if status == "new")
     known = sorted({where for status, where in store.seen.values() if status == "known"})
