@@ -142,6 +142,7 @@ class Job:
         self.keys = set()
         self.proc = None
         self.error = None
+        self.note = None  # why the job ended before its time, if it did
 
     def total_execs(self):
         return self.execs_done + self.execs
@@ -217,6 +218,9 @@ class Job:
             # 72: libFuzzer's exit status when interrupted (Ctrl-C reaches
             # the whole process group), not a finding.
             if rc == 0 or STOP.is_set() or (rc == 72 and crash is None):
+                if not STOP.is_set() and end - time.time() > 5:
+                    self.note = "libFuzzer stopped %ds early (exit %d); log %s" % (
+                        end - time.time(), rc, os.path.relpath(log, ROOT))
                 break
             if crash is None and time.time() - t0 < 5:
                 quick_failures += 1
@@ -397,6 +401,9 @@ def summary(jobs, store):
         print("    %d of the %d new findings involve %s" % (n, len(new), site))
     for where in known:
         print("    known finding: %s" % where)
+    for j in jobs:
+        if j.note:
+            say("note: %s: %s" % (j.name, j.note))
     errors = [j for j in jobs if j.error]
     for j in errors:
         say("error: %s: %s" % (j.name, j.error))
