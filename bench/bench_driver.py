@@ -42,10 +42,8 @@ import sys
 import tempfile
 import time
 
-TARGETS = ["slots_fuzzer", "globals_fuzzer", "core_fuzzer"]
 PRESETS = ["release", "tsan", "asan"]
 GOAL = {"release": 40000, "tsan": 10000, "asan": 30000}
-GLOBALS_MUTANT_WORDS = ("globals", "keys_version", "specializer", "trybegin")
 
 # The figures published with the two proposals (eendebakpt/cpython#62, gh-152075).
 DOC_SLOTS = {
@@ -119,9 +117,12 @@ def stat_of(out, name):
     return int(vals[-1]) if vals else None
 
 
-def summary_kind(out):
-    m = re.findall(r"^SUMMARY: ftfuzz: (\S+)", out, re.M)
-    return m[-1] if m else None
+def summary_kind(ctx, out):
+    """The kind of the last finding in a fuzz target's output (`ftf classify`)."""
+    if ctx.ftf is None:
+        sys.exit("bench: the ftf tool is needed to read findings (build it: ./ftfuzz build)")
+    p = subprocess.run([ctx.ftf, "classify", "-"], input=out.encode("utf-8", "replace"), capture_output=True)
+    return json.loads(p.stdout)["kind"] if p.returncode == 0 else None
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def fuzz_rate(ctx, binary, target, seeds, seconds, extra=(), env=None):
     execs = stat_of(out, "number_of_executed_units")
     shutil.rmtree(work, ignore_errors=True)
     return {"exec_per_sec": rate, "execs": execs, "seconds": round(secs, 2), "rc": rc,
-            "finding": summary_kind(out) if rc not in (0, None) else None}
+            "finding": summary_kind(ctx, out) if rc not in (0, None) else None}
 
 
 def make_goal_corpus(ctx):
@@ -196,7 +197,7 @@ def section_throughput(ctx):
     secs = 1 if ctx.quick else 20
     rows = []
     for preset in PRESETS:
-        for t in TARGETS:
+        for t in targets(ctx):
             b = ctx.fuzzer(preset, t)
             seeds = ctx.path("corpus", t, "seeds")
             if b is None:
@@ -237,35 +238,31 @@ def section_throughput(ctx):
 
 # ---------------------------------------------------------------------------
 # Variants and their expected findings.
+def targets(ctx):
+    """The fuzz targets that take a variant (fuzzers/CMakeLists.txt, via ftf)."""
+    rc, out, _ = run([ctx.ftf, "targets"], timeout=30)
+    if rc != 0 or not out.split():
+        raise SystemExit("bench: `ftf targets` failed: %s" % out.strip()[:200])
+    return out.split()
+
+
 def variants(ctx):
-    b = ctx.bench_bin("bench", "expected_findings") or ctx.bench_bin("release", "expected_findings")
-    res = []
-    if b:
-        rc, out, _ = run([b], timeout=30)
-        for line in out.splitlines():
-            f = line.split("\t")
-            if len(f) >= 5:
-                res.append({"name": f[0], "mutant": f[1] == "1", "expected": f[2], "expected_tsan": f[3],
-                            "description": f[4]})
-        return res
-    # Fallback: `ftf variants` (no TSan column: a race-first mutant is then
-    # accepted under TSan with DATA_RACE too).
-    rc, out, _ = run([ctx.ftf, "variants"], timeout=30)
-    for line in out.splitlines()[1:]:
-        f = line.split(None, 2)
-        if len(f) >= 2 and f[0].startswith("mutant_"):
-            res.append({"name": f[0], "mutant": True, "expected": f[1], "expected_tsan": "", "description": f[2]})
-    return res
+    """The variant registry (`ftf variants --json`): name, mutant, expected,
+    expected_tsan (the kind under TSan), fuzz_targets, description."""
+    rc, out, _ = run([ctx.ftf, "variants", "--json"], timeout=30)
+    try:
+        return json.loads(out) if rc == 0 else []
+    except ValueError:
+        raise SystemExit("bench: `ftf variants --json` printed no JSON: %s" % out.strip()[:200])
 
 
-def target_of(mutant):
-    return "globals_fuzzer" if any(w in mutant for w in GLOBALS_MUTANT_WORDS) else "slots_fuzzer"
+def target_of(v):
+    """The fuzz target that must find mutant v (its first, in the registry)."""
+    return v["fuzz_targets"][0]
 
 
 def expected_for(v, preset):
-    if preset == "tsan":
-        return {v["expected_tsan"]} if v["expected_tsan"] else {v["expected"], "DATA_RACE"}
-    return {v["expected"]}
+    return {v["expected_tsan"] if preset == "tsan" else v["expected"]}
 
 
 # ---------------------------------------------------------------------------
@@ -283,7 +280,7 @@ def find_once(ctx, binary, target, variant, seed, cap, corpus, expected, env=Non
     elif corpus != "empty":
         cmd.append(corpus)
     rc, out, secs = run(cmd, timeout=cap + 60, env=env)
-    kind = summary_kind(out) if rc not in (0, None) else None
+    kind = summary_kind(ctx, out) if rc not in (0, None) else None
     execs = stat_of(out, "number_of_executed_units")
     if execs is None:
         st = re.findall(r"^#(\d+)\s", out, re.M)
@@ -348,7 +345,7 @@ def section_time_to_find(ctx, vs):
     rows = []
     jobs = []
     for v in mutants:
-        t = target_of(v["name"])
+        t = target_of(v)
         for preset in ("tsan", "asan"):
             for corpus in corpora:
                 row = {"mutant": v["name"], "target": t, "sanitizer": preset, "corpus": corpus,
@@ -421,7 +418,7 @@ def section_stress(ctx, vs, ttf):
     rows = []
     jobs = []
     for v in [v for v in vs if v["mutant"]]:
-        mode = "globals" if target_of(v["name"]) == "globals_fuzzer" else "slots"
+        mode = "globals" if target_of(v) == "globals_fuzzer" else "slots"
         for san, tree in builds:
             ref = san if san != "release" else "tsan"
             budget = medians.get((v["name"], ref)) or medians.get((v["name"], "tsan"))
@@ -500,7 +497,7 @@ def section_ablation(ctx, vs):
         muts = [v for v in muts if v["expected"] != "DATA_RACE"]
     rows, jobs = [], []
     for v in muts:
-        t = target_of(v["name"])
+        t = target_of(v)
         b = ctx.fuzzer(tree, t)
         corpus, left_out = ("empty", [])
         if b is not None:

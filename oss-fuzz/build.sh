@@ -49,7 +49,8 @@ cmake -S . -B "$BUILD_DIR" -G "$GENERATOR" \
   -DBoost_USE_STATIC_LIBS=ON
 cmake --build "$BUILD_DIR" --target ftf_fuzzers -j "$JOBS"
 
-TARGETS=$(cat "$BUILD_DIR/fuzz_targets.txt")
+# fuzz_targets.txt: `NAME KIND` per target, written by fuzzers/CMakeLists.txt.
+TARGETS=$(awk '{print $1}' "$BUILD_DIR/fuzz_targets.txt")
 if [ -z "$TARGETS" ]; then
   echo "build.sh: fuzzers/CMakeLists.txt registered no fuzz target" >&2
   exit 1

@@ -55,18 +55,19 @@ fi
 PY=python3
 command -v "$PY" >/dev/null 2>&1 || die "python3 is needed for the per-directory summary"
 
+
+# Build. No sanitizer, no libFuzzer: the standalone driver replays inputs.
+bash ./ftfuzz configure coverage || die "configure failed"
+# The targets fuzzers/CMakeLists.txt registers, as configure writes them
+# (`--target build.ninja` re-runs configure if a CMakeLists.txt changed).
+cmake --build "$BUILD" --target build.ninja >>"$BUILD.configure.log" 2>&1 || die "re-configure of $BUILD failed"
 registered=()
-while read -r t; do
-  [ -f "fuzzers/$t.cc" ] && registered+=("$t")
-done < <(sed -nE 's/^ *ftf_fuzzer\(([A-Za-z0-9_]+) .*/\1/p' fuzzers/CMakeLists.txt)
+while read -r t _; do registered+=("$t"); done <"$BUILD/fuzz_targets.txt"
 [ ${#registered[@]} -gt 0 ] || die "no fuzz target registered in fuzzers/CMakeLists.txt"
 [ ${#targets[@]} -eq 0 ] && targets=("${registered[@]}")
 for t in "${targets[@]}"; do
   printf '%s\n' "${registered[@]}" | grep -qx "$t" || die "unknown target '$t' (targets: ${registered[*]})"
 done
-
-# Build. No sanitizer, no libFuzzer: the standalone driver replays inputs.
-bash ./ftfuzz configure coverage || die "configure failed"
 say "building ${targets[*]}"
 cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" >"$BUILD.build.log" 2>&1 ||
   { tail -n 40 "$BUILD.build.log" >&2; die "build failed (log $BUILD.build.log)"; }

@@ -109,12 +109,16 @@ ModelRun ModelRunner::Run(const program::Program& p, const core::Variant* varian
   opts.full_trace = true;
   opts.coverage = false;
   // The same sequence as runner::Runner::Run, with two snapshots added.
+  bool ran = false;
+  bool returned = false;
   try {
     w.Build(p, v, /*record=*/true);
     for (int i = 0; i < program::kNumObjects; ++i) out.object_ids[static_cast<size_t>(i)] = IdOf(w.rt(), w.object(i));
     out.initial = Snapshot(w, p);
+    ran = true;
     sched::RunResult r = impl_->exec.Run(
         static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, opts);
+    returned = true;
     out.steps = r.steps;
     out.trace_hash = r.trace_hash;
     out.finding = audit::FindingFromRunResult(r, &impl_->exec.trace());
@@ -127,6 +131,12 @@ ModelRun ModelRunner::Run(const program::Program& p, const core::Variant* varian
   } catch (const audit::FindingException& e) {
     out.finding = e.finding();
     out.completed = false;
+    if (ran && !returned) {
+      // A finding thrown inside a logical thread: Run rethrew it and its
+      // RunResult is lost; the run's trace still holds its counts.
+      out.steps = impl_->exec.trace().steps();
+      out.trace_hash = impl_->exec.trace().hash();
+    }
   }
   std::vector<std::vector<runner::Observation>> obs = w.TakeObservations();
 

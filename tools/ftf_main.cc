@@ -2,9 +2,16 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/variant.h"
+#include "fuzzers/fuzz_targets.h"
+#include "program/expectations.h"
+#include "program/io.h"
+#include "tools/classify.h"
 #include "tools/decode_command.h"
 #include "tools/export_python.h"
 #include "tools/minimize.h"
@@ -26,20 +33,131 @@ int Usage(FILE* out) {
                "                           write the interleaving as an HTML page\n"
                "  export FILE --python -o OUT.py\n"
                "                           write the program as a Python script\n"
-               "  variants                 list the core variants\n");
+               "  variants [--json]        list the core variants (--json: every field, for scripts)\n"
+               "  targets [--all]          list the fuzz targets that take --variant (--all: every target)\n"
+               "  expect FILE.txt [--tsan] a regression twin's `# expect:` outcomes, one `VARIANT KIND` a line\n"
+               "  classify FILE|-          print the last finding of a log or report as JSON\n"
+               "                           (kind, SUMMARY line, signature, root cause)\n");
   return out == stderr ? 2 : 0;
 }
 
-int Variants() {
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + JsonString(items[i]);
+  return out + "]";
+}
+
+std::string KindName(std::optional<ftf::core::FindingKind> k) {
+  return std::string(k.has_value() ? ftf::core::FindingKindName(*k) : "clean");
+}
+
+// The registry for scripts: one JSON array, one object per variant.
+void VariantsJson() {
+  std::printf("[\n");
+  const std::vector<ftf::core::Variant>& all = ftf::core::AllVariants();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const ftf::core::Variant& v = all[i];
+    const std::string plain = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/false));
+    const std::string tsan = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/true));
+    std::vector<std::string> also;
+    for (ftf::core::FindingKind k : v.also_found_as) also.push_back(KindName(k));
+    std::printf(
+        "  {\"name\": %s, \"mutant\": %s, \"expected\": %s, \"expected_tsan\": %s, \"also_found_as\": %s, "
+        "\"fuzz_targets\": %s, \"description\": %s}%s\n",
+        JsonString(v.name).c_str(), v.is_mutant ? "true" : "false", JsonString(plain).c_str(),
+        JsonString(tsan).c_str(), JsonList(also).c_str(), JsonList(v.fuzz_targets).c_str(),
+        JsonString(v.description).c_str(), i + 1 < all.size() ? "," : "");
+  }
+  std::printf("]\n");
+}
+
+int Variants(int argc, char** argv) {
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--json") == 0) {
+      json = true;
+    } else {
+      std::fprintf(stderr, "ftf variants: unknown argument '%s' (usage: ftf variants [--json])\n", argv[i]);
+      return 2;
+    }
+  }
+  if (json) {
+    VariantsJson();
+    return 0;
+  }
   // EXPECTS: what the harness reports for a mutant without TSan (gcc, asan);
   // UNDER TSAN: under the tsan preset ("-" when TSan cannot see more).
   std::printf("%-34s %-66s %-11s %s\n", "VARIANT", "EXPECTS", "UNDER TSAN", "DESCRIPTION");
   for (const ftf::core::Variant& v : ftf::core::AllVariants()) {
-    std::string plain = v.is_mutant ? v.expected_finding : "clean";
-    for (const std::string& k : v.also_found_as) plain += "|" + k;
-    const std::string tsan = v.is_mutant ? ftf::core::ExpectedFinding(v, /*under_tsan=*/true) : "clean";
+    std::string plain = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/false));
+    for (ftf::core::FindingKind k : v.also_found_as) plain += "|" + KindName(k);
+    const std::string tsan = KindName(ftf::core::ExpectedFinding(v, /*under_tsan=*/true));
     std::printf("%-34s %-66s %-11s %s\n", v.name.c_str(), plain.c_str(), tsan.c_str(), v.description.c_str());
   }
+  return 0;
+}
+
+// The fuzz targets fuzzers/CMakeLists.txt registers (generated header).
+int Targets(int argc, char** argv) {
+  bool all = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--all") == 0) {
+      all = true;
+    } else {
+      std::fprintf(stderr, "ftf targets: unknown argument '%s' (usage: ftf targets [--all])\n", argv[i]);
+      return 2;
+    }
+  }
+  if (all) {
+    for (std::string_view t : ftf::kAllFuzzTargets) std::printf("%.*s\n", static_cast<int>(t.size()), t.data());
+  } else {
+    for (std::string_view t : ftf::kVariantFuzzTargets) std::printf("%.*s\n", static_cast<int>(t.size()), t.data());
+  }
+  return 0;
+}
+
+// The outcomes a regression's text twin records for this build kind.
+int Expect(int argc, char** argv) {
+  const char* file = nullptr;
+  bool tsan = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--tsan") == 0) {
+      tsan = true;
+    } else if (argv[i][0] != '-' && file == nullptr) {
+      file = argv[i];
+    } else {
+      std::fprintf(stderr, "ftf expect: unexpected argument '%s' (usage: ftf expect FILE.txt [--tsan])\n", argv[i]);
+      return 2;
+    }
+  }
+  if (file == nullptr) {
+    std::fprintf(stderr, "ftf expect: missing FILE.txt (usage: ftf expect FILE.txt [--tsan])\n");
+    return 2;
+  }
+  absl::StatusOr<std::string> text = ftf::program::ReadFileBytes(file);
+  if (!text.ok()) {
+    std::fprintf(stderr, "ftf expect: %s\n", std::string(text.status().message()).c_str());
+    return 2;
+  }
+  for (const ftf::program::Expectation& e : ftf::program::ParseExpectations(*text, tsan))
+    std::printf("%s %s\n", e.variant.c_str(), e.kind.c_str());
   return 0;
 }
 
@@ -50,11 +168,14 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "decode") return ftf::tools::DecodeCommand(argc - 1, argv + 1);
   if (cmd == "encode") return ftf::tools::EncodeCommand(argc - 1, argv + 1);
-  if (cmd == "variants") return Variants();
+  if (cmd == "variants") return Variants(argc - 1, argv + 1);
+  if (cmd == "targets") return Targets(argc - 1, argv + 1);
+  if (cmd == "expect") return Expect(argc - 1, argv + 1);
   if (cmd == "repro") return ftf::tools::ReproCommand(argc - 1, argv + 1);
   if (cmd == "minimize") return ftf::tools::MinimizeCommand(argc - 1, argv + 1);
   if (cmd == "trace") return ftf::tools::TraceCommand(argc - 1, argv + 1);
   if (cmd == "export") return ftf::tools::ExportCommand(argc - 1, argv + 1);
+  if (cmd == "classify") return ftf::tools::ClassifyCommand(argc - 1, argv + 1);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") return Usage(stdout);
   std::fprintf(stderr, "ftf: unknown command '%s'\n", cmd.c_str());
   return Usage(stderr);

@@ -37,16 +37,17 @@ int Usage(FILE* out = stderr) {
 }
 
 // Prints the real-thread statistics; true if any run found something.
-bool PrintThreadStats(const ThreadReplayStats& s, const std::string& expected_kind, const std::string& variant,
-                      int threads) {
+bool PrintThreadStats(const ThreadReplayStats& s, std::optional<core::FindingKind> expected_kind,
+                      const std::string& variant, int threads) {
+  using core::FindingKind;
   std::printf("== Real threads (%d thread%s, variant %s) ==\n", threads, threads == 1 ? "" : "s", variant.c_str());
   if (!s.first_crash_output.empty()) {
     std::printf("first report of a killed worker (stderr):\n%s", s.first_crash_output.c_str());
     if (s.first_crash_output.back() != '\n') std::printf("\n");
   }
   // The headline names the deterministic finding's kind, else the most frequent one.
-  std::string kind = expected_kind;
-  if (kind.empty()) {
+  std::optional<FindingKind> kind = expected_kind;
+  if (!kind.has_value()) {
     int best = 0;
     for (const auto& [k, n] : s.kinds) {
       if (n > best) {
@@ -55,26 +56,27 @@ bool PrintThreadStats(const ThreadReplayStats& s, const std::string& expected_ki
       }
     }
   }
-  if (kind.empty()) {
+  const int hangs = s.kinds.count(FindingKind::kHang) ? s.kinds.at(FindingKind::kHang) : 0;
+  if (!kind.has_value()) {
     std::printf("no finding in %d/%d real-thread runs\n", s.runs_done, s.runs_requested);
   } else {
-    auto it = s.kinds.find(kind);
+    auto it = s.kinds.find(*kind);
     int n = it == s.kinds.end() ? 0 : it->second;
     // A real DEADLOCK or LIVELOCK never ends: the replay sees it as a hang.
-    const bool hang_is_it = kind == "DEADLOCK" || kind == "LIVELOCK";
-    if (hang_is_it && s.kinds.count("HANG")) n += s.kinds.at("HANG");
-    std::printf("finding %s in %d/%d real-thread runs%s\n", kind.c_str(), n, s.runs_done,
-                hang_is_it && s.kinds.count("HANG") ? " (counting hangs)" : "");
+    const bool hang_is_it = *kind == FindingKind::kDeadlock || *kind == FindingKind::kLivelock;
+    if (hang_is_it) n += hangs;
+    std::printf("finding %s in %d/%d real-thread runs%s\n", core::FindingKindName(*kind), n, s.runs_done,
+                hang_is_it && hangs > 0 ? " (counting hangs)" : "");
   }
   for (const auto& [k, n] : s.kinds) {
     const std::string& msg = s.first_message.at(k);
-    std::printf("  %-16s %6d  first at %s%s%s\n", k.c_str(), n, s.first_location.at(k).c_str(), msg.empty() ? "" : ": ",
-                msg.c_str());
+    std::printf("  %-16s %6d  first at %s%s%s\n", core::FindingKindName(k), n, s.first_location.at(k).c_str(),
+                msg.empty() ? "" : ": ", msg.c_str());
   }
   std::printf("  %-16s %6d\n", "clean", s.clean);
   if (s.stopped_early) {
-    std::printf("stopped after %d hangs: %d of %d runs were not attempted\n", s.kinds.count("HANG") ? s.kinds.at("HANG") : 0,
-                s.runs_requested - s.runs_done, s.runs_requested);
+    std::printf("stopped after %d hangs: %d of %d runs were not attempted\n", hangs, s.runs_requested - s.runs_done,
+                s.runs_requested);
   }
   return s.with_finding() > 0;
 }
@@ -154,7 +156,7 @@ int ReproCommand(int argc, char** argv) {
   if (runs > 1) {
     std::printf("%ld replays: identical trace hash %016llx and outcome\n", same, static_cast<unsigned long long>(hash));
   }
-  auto real_threads = [&](const std::string& expected_kind) {
+  auto real_threads = [&](std::optional<core::FindingKind> expected_kind) {
     if (threads == 0) return false;
     ThreadReplayOptions topts;
     topts.variant = variant;
@@ -167,14 +169,15 @@ int ReproCommand(int argc, char** argv) {
     std::printf("no finding (variant %s, %llu steps, %llu context switches, trace hash %016llx)\n",
                 variant->name.c_str(), static_cast<unsigned long long>(first.exec.steps),
                 static_cast<unsigned long long>(first.exec.context_switches), static_cast<unsigned long long>(hash));
-    return real_threads("") ? 1 : 0;
+    return real_threads(std::nullopt) ? 1 : 0;
   }
   // Re-run once more so the trace and ledger describe the failing run.
   runner::RunOutcome shown = r.Run(p, opts);
   audit::DeterminismCheck det =
       first.finding->kind == audit::FindingKind::kDataRace
           ? audit::CheckRaceRerun(*first.finding, hash, shown.exec.trace_hash)
-          : audit::CheckDeterminism(*first.finding, [&]() { return shown.finding; });
+          : audit::CheckDeterminism(*first.finding, hash,
+                                    [&]() { return audit::Rerun{shown.finding, shown.exec.trace_hash}; });
   audit::ReportContext ctx;
   ctx.program = &p;
   ctx.input_path = path;
@@ -183,7 +186,7 @@ int ReproCommand(int argc, char** argv) {
   ctx.ledger = &r.ledger();
   ctx.determinism = &det;
   std::fputs(audit::BuildReport(*first.finding, ctx).c_str(), stdout);
-  real_threads(audit::FindingKindName(first.finding->kind));
+  real_threads(first.finding->kind);
   return 1;
 }
 

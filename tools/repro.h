@@ -33,6 +33,7 @@
 #include <map>
 #include <string>
 
+#include "core/finding_kind.h"
 #include "core/variant.h"
 #include "program/program.h"
 
@@ -56,12 +57,14 @@ struct ThreadReplayStats {
   int runs_requested = 0;
   int runs_done = 0;  // including hangs and killed workers
   int clean = 0;
-  // Kind name ("USE_AFTER_FREE", "DATA_RACE", "HANG", "CRASH") -> runs.
-  std::map<std::string, int> kinds;
-  // Kind name -> the location of its first occurrence (Finding::Location()).
-  std::map<std::string, std::string> first_location;
-  // Kind name -> the message of its first occurrence (one line).
-  std::map<std::string, std::string> first_message;
+  // Kind (the closed set, core/finding_kind.h: a worker that hangs is HANG,
+  // one killed without a report is CRASH) -> runs.
+  std::map<core::FindingKind, int> kinds;
+  // Kind -> the location of its first occurrence (Finding::Location(), or
+  // the root cause read from a killed worker's report).
+  std::map<core::FindingKind, std::string> first_location;
+  // Kind -> the message of its first occurrence (one line).
+  std::map<core::FindingKind, std::string> first_message;
   // The first sanitizer report or crash output of a killed worker (trimmed).
   std::string first_crash_output;
   bool stopped_early = false;  // max_hangs reached

@@ -19,8 +19,9 @@
 #include <string>
 
 #include "audit/finding.h"
-#include "audit/report.h"
 #include "audit/ledger.h"
+#include "audit/report.h"
+#include "audit/report_parse.h"
 #include "audit/sanitizer_report.h"
 #include "program/text.h"
 #include "runner/world.h"
@@ -118,43 +119,30 @@ void ThreadReplayWorker(const program::Program& p, const core::Variant& variant,
 
 namespace {
 
-// The kind and location of a killed worker's run, from its stderr.
-void ClassifyCrash(const std::string& err, int status, std::string* kind, std::string* location) {
-  static constexpr char kFtf[] = "SUMMARY: ftfuzz: ";
-  size_t pos = err.rfind(kFtf);
-  if (pos != std::string::npos) {
-    size_t start = pos + sizeof(kFtf) - 1;
-    std::string line = err.substr(start, err.find('\n', start) - start);
-    size_t space = line.find(' ');
-    if (audit::ParseFindingKind(line.substr(0, space))) {
-      *kind = line.substr(0, space);
-      *location = space == std::string::npos ? "" : line.substr(space + 1);
-      return;
-    }
+// The kind and location of a killed worker's run, from its stderr (the
+// report it printed, read by audit::LastFinding); CRASH without one.
+void ClassifyCrash(const std::string& err, int status, core::FindingKind* kind, std::string* location) {
+  if (std::optional<audit::ParsedFinding> f = audit::LastFinding(err)) {
+    *kind = f->kind;
+    *location = f->cause;
+    return;
   }
-  for (size_t p = err.find("SUMMARY: "); p != std::string::npos; p = err.find("SUMMARY: ", p + 1)) {
-    std::string line = err.substr(p, err.find('\n', p) - p);
-    if (std::optional<audit::SanitizerSummary> s = audit::ParseSanitizerSummary(line)) {
-      *kind = audit::FindingKindName(s->kind);
-      *location = s->site;
-      return;
-    }
-  }
-  *kind = "CRASH";
+  *kind = core::FindingKind::kCrash;
   *location = WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                   : "exit status " + std::to_string(WEXITSTATUS(status));
 }
 
-void Record(ThreadReplayStats* s, const std::string& kind, const std::string& location,
+// `kind` nullopt: a clean run.
+void Record(ThreadReplayStats* s, std::optional<core::FindingKind> kind, const std::string& location,
             const std::string& message = "") {
   ++s->runs_done;
-  if (kind == "clean") {
+  if (!kind.has_value()) {
     ++s->clean;
     return;
   }
-  ++s->kinds[kind];
-  s->first_location.emplace(kind, location);
-  s->first_message.emplace(kind, message);
+  ++s->kinds[*kind];
+  s->first_location.emplace(*kind, location);
+  s->first_message.emplace(*kind, message);
 }
 
 }  // namespace
@@ -213,7 +201,10 @@ ThreadReplayStats ReplayOnThreads(const program::Program& p, const ThreadReplayO
         size_t t2 = line.find('\t', t1 + 1);
         size_t t3 = line.find('\t', t2 + 1);
         if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos) continue;
-        Record(&stats, line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1, t3 - t2 - 1), line.substr(t3 + 1));
+        const std::string kind = line.substr(t1 + 1, t2 - t1 - 1);
+        std::optional<core::FindingKind> k;
+        if (kind != "clean") k = audit::ParseFindingKind(kind).value_or(core::FindingKind::kCrash);
+        Record(&stats, k, line.substr(t2 + 1, t3 - t2 - 1), line.substr(t3 + 1));
       }
       if (e == ChildProcess::Event::kClosed) break;
     }
@@ -226,12 +217,12 @@ ThreadReplayStats ReplayOnThreads(const program::Program& p, const ThreadReplayO
     const std::string& err = worker.errors();
     if (hung) {
       ++hangs;
-      Record(&stats, "HANG", "no progress for " + std::to_string(options.timeout_ms) + " ms (DEADLOCK or LIVELOCK)");
+      Record(&stats, core::FindingKind::kHang, "no progress for " + std::to_string(options.timeout_ms) + " ms (DEADLOCK or LIVELOCK)");
       continue;
     }
     if (stats.runs_done < options.runs) {
       // The worker died during run runs_done.
-      std::string kind;
+      core::FindingKind kind = core::FindingKind::kCrash;
       std::string location;
       ClassifyCrash(err, status, &kind, &location);
       Record(&stats, kind, location);

@@ -6,10 +6,14 @@
 
 namespace ftf::audit {
 
-DeterminismCheck CheckDeterminism(const Finding& first, const std::function<std::optional<Finding>()>& rerun) {
+DeterminismCheck CheckDeterminism(const Finding& first, uint64_t first_trace_hash,
+                                  const std::function<Rerun()>& rerun) {
   DeterminismCheck c;
+  std::optional<uint64_t> rerun_hash;
   try {
-    c.rerun = rerun();
+    Rerun r = rerun();
+    c.rerun = std::move(r.finding);
+    rerun_hash = r.trace_hash;
   } catch (const FindingException& e) {
     c.rerun = e.finding();
   }
@@ -26,7 +30,16 @@ DeterminismCheck CheckDeterminism(const Finding& first, const std::function<std:
                                 ShortDescription(first), ShortDescription(r));
     return c;
   }
-  c.message = absl::StrFormat("re-run with full tracing: same finding (%s)", ShortDescription(first));
+  if (!rerun_hash.has_value() || *rerun_hash != first_trace_hash) {
+    c.deterministic = false;
+    c.message = absl::StrFormat(
+        "NOT DETERMINISTIC: trace hash %016x, re-run with full tracing %s (same finding: %s)", first_trace_hash,
+        rerun_hash.has_value() ? absl::StrFormat("%016x", *rerun_hash) : std::string("unknown"),
+        ShortDescription(first));
+    return c;
+  }
+  c.message = absl::StrFormat("re-run with full tracing: same finding (%s), same trace (hash %016x)",
+                              ShortDescription(first), first_trace_hash);
   if (r.Location() != first.Location()) {
     absl::StrAppendFormat(&c.message, "; NOTE: location differs (%s vs %s)", first.Location(), r.Location());
   }

@@ -27,10 +27,21 @@ struct DeterminismCheck {
   std::string message;
 };
 
-// Calls `rerun` (which replays the same input with full tracing and returns
-// its finding, or nullopt; a FindingException escaping it counts as its
-// finding) and compares kind, step and thread with `first`.
-DeterminismCheck CheckDeterminism(const Finding& first, const std::function<std::optional<Finding>()>& rerun);
+// What a re-run gives: its finding (or nullopt) and its trace hash
+// (sched::Trace::hash(), RunResult::trace_hash).
+struct Rerun {
+  std::optional<Finding> finding;
+  uint64_t trace_hash = 0;
+};
+
+// Calls `rerun` (which replays the same input with full tracing; a
+// FindingException escaping it counts as its finding, with an unknown trace
+// hash) and compares the trace hash with `first_trace_hash` and kind, step
+// and thread with `first`. The trace hash is what makes the check able to
+// fail on a changed interleaving that happens to end in the same kind at the
+// same step: every step's site, thread and access is in it.
+DeterminismCheck CheckDeterminism(const Finding& first, uint64_t first_trace_hash,
+                                  const std::function<Rerun()>& rerun);
 
 // For a DATA_RACE: ThreadSanitizer reports a pair of racing stacks once per
 // process, so a re-run in the same process cannot report the race again.

@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/finding_kind.h"
+
 namespace ftf::sched {
 struct RunResult;
 class Trace;
@@ -34,31 +36,13 @@ class Trace;
 
 namespace ftf::audit {
 
-// The closed set. The numeric values are not part of any file format; the
-// names are (reports, SUMMARY lines, regression outcomes, variant.cc).
-enum class FindingKind : uint8_t {
-  kDoubleFree,     // DOUBLE_FREE: an object deallocated twice, or a block freed twice
-  kOverRelease,    // OVER_RELEASE: the true refcount would go below zero
-  kPrematureFree,  // PREMATURE_FREE: deallocated while references to it are still held
-  kResurrection,   // RESURRECTION: an incref on an object whose dealloc started or whose block is free
-  kUseAfterFree,   // USE_AFTER_FREE: a refcount write / decref / payload access on a freed block
-  kLeak,           // LEAK: alive at the end, or refcount != references held
-  kWrongValue,     // WRONG_VALUE: a load returned a value never stored in that slot / entry
-  kBadLayout,      // BAD_LAYOUT: a specialized access used an offset invalid for the current type
-  kDataRace,       // DATA_RACE: ThreadSanitizer
-  kDeadlock,       // DEADLOCK: every unfinished logical thread is blocked
-  kLivelock,       // LIVELOCK: no progress within the step budget
-  kAsan,           // ASAN: AddressSanitizer
-  kUbsan,          // UBSAN: UndefinedBehaviorSanitizer
-};
-inline constexpr int kNumFindingKinds = static_cast<int>(FindingKind::kUbsan) + 1;
-
-// "DOUBLE_FREE", ... (stable).
-const char* FindingKindName(FindingKind k);
-// The inverse of FindingKindName (exact, upper-case); nullopt for anything else.
-std::optional<FindingKind> ParseFindingKind(std::string_view name);
-// Every kind, in enum order.
-const std::vector<FindingKind>& AllFindingKinds();
+// The closed set lives in core (core/finding_kind.h: the variant registry
+// names kinds too, and core depends on nothing above it).
+using core::AllFindingKinds;
+using core::FindingKind;
+using core::FindingKindName;
+using core::kNumFindingKinds;
+using core::ParseFindingKind;
 
 struct Finding {
   FindingKind kind = FindingKind::kLeak;
@@ -79,6 +63,9 @@ struct Finding {
   std::string message;
   // Optional extra lines (holders of the object, thread states, ...).
   std::string details;
+  // The root cause, when the auditor knows it better than the report can
+  // work it out from the trace (audit/signature.h); usually empty.
+  std::string cause;
 
   // "core/refcount.cc:47 in MEMBER_SET", or the part that is known, or
   // "end of run". Never contains addresses, step numbers or PIDs.

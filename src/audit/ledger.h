@@ -227,6 +227,8 @@ class RefLedger final : public core::Observer {
   void OnRawAlloc(core::ThreadState& ts, void* p, size_t size) override;
   void OnRawFree(core::ThreadState& ts, void* p) override;
   void OnDelayed(core::ThreadState& ts, void* p, bool is_decref, uint64_t goal) override;
+  // CRASH at the faulting core site (thrown: the run ends there).
+  void OnModelCrash(core::ThreadState& ts, const char* what, const char* file, int line) override;
 
  private:
   struct FreeBlock {

@@ -87,4 +87,13 @@ void RefLedger::CheckAccess(int thread, const core::Access& a) {
   Fail(std::move(f));
 }
 
+FTF_AUDIT_UNSEEN void RefLedger::OnModelCrash(core::ThreadState& ts, const char* what, const char* file, int line) {
+  AuditScope scope(mu_);
+  Finding f = Make(FindingKind::kCrash, ts.index, 0, what);
+  f.auditor = "model";
+  // The faulting line itself, not the thread's last scheduling point.
+  f.site = absl::StrFormat("%s:%d", internal::ShortPath(file), line);
+  Fail(std::move(f));
+}
+
 }  // namespace ftf::audit

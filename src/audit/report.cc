@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "audit/ledger.h"
+#include "audit/signature.h"
 #include "audit/step_note.h"
 #include "program/program.h"
 #include "program/text.h"
@@ -123,23 +124,31 @@ std::string ReproduceCommand(const ReportContext& ctx) {
 }
 
 std::string RegressionTestDraft(const Finding& f, const ReportContext& ctx) {
+  const Signature sig = SignatureOf(f, ctx.trace, ctx.ledger);
+  const std::string variant = ctx.variant.empty() ? "locked" : ctx.variant;
   std::string name = Camel(FindingKindName(f.kind)) + Camel(f.operation.empty() ? "Run" : f.operation);
   std::string out;
+  out += "// Needs #include \"runner/replay.h\" (link ftf_runner).\n";
   absl::StrAppendFormat(&out, "TEST(AuditRegression, %s) {\n", name);
   absl::StrAppendFormat(&out, "  // Found by ftfuzz: %s %s (variant %s).\n", FindingKindName(f.kind), f.Location(),
-                        ctx.variant);
+                        variant);
+  absl::StrAppendFormat(&out, "  // Root cause: %s.\n", sig.cause);
   out += "  constexpr char kProgram[] = R\"ftf(\n";
   out += ProgramText(ctx);
   out += ")ftf\";\n";
-  absl::StrAppendFormat(&out, "  EXPECT_EQ(runner::ReplayText(kProgram, \"%s\"), \"%s\");\n", ctx.variant,
-                        FindingKindName(f.kind));
+  absl::StrAppendFormat(&out, "  const ftf::runner::Replayed r = ftf::runner::ReplayText(kProgram, \"%s\");\n", variant);
+  out += "  ASSERT_TRUE(r.error.empty()) << r.error;\n";
+  absl::StrAppendFormat(&out, "  EXPECT_EQ(r.kind, ftf::core::FindingKind::k%s);\n", Camel(FindingKindName(f.kind)));
+  absl::StrAppendFormat(&out, "  EXPECT_EQ(r.signature, \"%s\") << r.cause;\n", sig.Hex());
   out += "}\n";
   return out;
 }
 
 std::string BuildReport(const Finding& f, const ReportContext& ctx) {
+  const Signature sig = SignatureOf(f, ctx.trace, ctx.ledger);
   std::string out = HeaderLine(f) + "\n";
   absl::StrAppend(&out, "  ", f.message, "\n");
+  absl::StrAppendFormat(&out, "  root cause: %s (signature %s)\n", sig.cause, sig.Hex());
   if (f.thread >= 0) {
     // Step 0: before the thread's first scheduling point, or outside a run.
     absl::StrAppendFormat(&out, "  on T%d at step %d\n", f.thread, f.step);
@@ -177,6 +186,7 @@ std::string BuildReport(const Finding& f, const ReportContext& ctx) {
     out += "== Regression test draft ==\n";
     out += RegressionTestDraft(f, ctx);  // not indented: the raw string must parse as is
   }
+  out += SignatureLine(sig) + "\n";
   out += SummaryLine(f) + "\n";
   return out;
 }

@@ -17,7 +17,13 @@
 //   == Determinism ==           the re-run check (determinism.h)
 //   Reproduce with: ./ftfuzz repro <input> --variant=<name>
 //   == Regression test draft == a TEST() to paste into tests/
+//   SIGNATURE: ftfuzz: <KIND> <hash> <cause>   the root cause (signature.h)
 //   SUMMARY: ftfuzz: <KIND> <location>
+//
+// The header's second line after the message is "root cause: <cause>
+// (signature <hash>)". The SIGNATURE line is the deduplication key (one bug,
+// one signature); the SUMMARY line is where the finding was noticed, in the
+// form ClusterFuzz expects.
 //
 // <location> is Finding::Location(): a core file:line and an operation
 // mnemonic, never an address, a step number or a PID, so SUMMARY lines
@@ -75,7 +81,8 @@ std::string HeaderLine(const Finding& f);
 std::string SummaryLine(const Finding& f);
 // "./ftfuzz repro <input> --variant=<name>"
 std::string ReproduceCommand(const ReportContext& ctx);
-// A TEST() that replays the program and expects the finding.
+// A TEST() that replays the program (runner::ReplayText, runner/replay.h)
+// and expects the finding's kind and signature.
 std::string RegressionTestDraft(const Finding& f, const ReportContext& ctx);
 // The whole report, ending with the SUMMARY line and a newline.
 std::string BuildReport(const Finding& f, const ReportContext& ctx);

@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <new>
 
-#include "core/fatal.h"
 #include "core/heap.h"
+#include "core/observer.h"
 #include "core/qsbr.h"
 #include "core/refcount.h"
+#include "core/runtime.h"
+#include "core/thread_state.h"
 
 namespace ftf::core {
 namespace {
@@ -141,7 +143,7 @@ intptr_t PeekIndex(const DictKeys* keys, intptr_t i) {
 // do_lookup + compare_unicode_unicode. Keys are interned: two different key
 // objects are different strings, so after the identity test only the hash
 // comparison (a read of the key's cached hash) remains of unicode_eq.
-intptr_t KeysLookupLockHeld(const DictKeys* keys, const KeyHasher& h, const Object* key, uint64_t hash) {
+intptr_t KeysLookupLockHeld(ThreadState& ts, const DictKeys* keys, const KeyHasher& h, const Object* key, uint64_t hash) {
   const DictUnicodeEntry* ep0 = keys->entries();
   for (Probe p(keys, hash);; p.Next(keys)) {
     intptr_t ix = GetIndex(keys, static_cast<intptr_t>(p.i));
@@ -152,10 +154,11 @@ intptr_t KeysLookupLockHeld(const DictKeys* keys, const KeyHasher& h, const Obje
       // only a table mutated without its lock can get here.
       if (k == nullptr) {
         // What CPython would do here is crash (a mutant that specializes
-        // without the lock gets here); the harness reports it (fatal.h).
-        NotifyModelCrash({"core/dict_keys.cc", "KeysLookupLockHeld",
-                          "NULL me_key: CPython dereferences it in unicode_get_hash"});
-        KeysFatal("NULL key under an index in a lock-held lookup (mutated without its lock?)", keys);
+        // without the lock gets here): a CRASH finding for the observer.
+        constexpr char kWhat[] = "NULL me_key under an index in a lock-held lookup: CPython dereferences it in "
+                                 "unicode_get_hash (the table was mutated without its lock)";
+        if (Observer* obs = ts.rt->observer) obs->OnModelCrash(ts, kWhat, __FILE__, __LINE__);
+        KeysFatal(kWhat, keys);
       }
       (void)h.HashOf(k);  // unicode_get_hash(ep->me_key) == hash && unicode_eq: never equal for distinct interned keys
     } else if (ix == kDkixEmpty) {

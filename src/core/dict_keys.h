@@ -132,7 +132,7 @@ class KeyHasher {
 // unicodekeys_lookup_unicode: the lookup used under the dict's lock
 // (_PyDictKeys_StringLookup / _Py_dict_lookup). Plain loads of me_key, as
 // CPython's compare_unicode_unicode. Returns an entry index or kDkixEmpty.
-intptr_t KeysLookupLockHeld(const DictKeys* keys, const KeyHasher& h, const Object* key, uint64_t hash);
+intptr_t KeysLookupLockHeld(ThreadState& ts, const DictKeys* keys, const KeyHasher& h, const Object* key, uint64_t hash);
 
 // unicodekeys_lookup_unicode_threadsafe: relaxed loads of me_key; a key that
 // is not immortal is compared only after TryIncrefCompare on the entry

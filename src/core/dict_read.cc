@@ -29,9 +29,9 @@ void DictEnsureSharedOnRead(ThreadState& ts, Dict* d) {
 // --- lookups -------------------------------------------------------------------
 
 intptr_t DictLookupLockHeld(ThreadState& ts, Dict* d, const Object* key, uint64_t hash, Object** value) {
-  (void)ts;
+  // The caller holds the dict's lock: plain loads of the table.
   DictKeys* dk = d->ma_keys.LoadPlain();
-  intptr_t ix = KeysLookupLockHeld(dk, *d->state, key, hash);
+  intptr_t ix = KeysLookupLockHeld(ts, dk, *d->state, key, hash);
   *value = ix >= 0 ? dk->entries()[ix].me_value.LoadPlain() : nullptr;
   return ix;
 }

@@ -67,7 +67,7 @@ SpecializeResult SpecializeLoadGlobalLockHeld(ThreadState& ts, const GlobalsEnv&
   // _PyDictKeys_StringLookup on the globals keys (plain load of ma_keys:
   // the caller holds the lock).
   DictKeys* globals_keys = globals->ma_keys.LoadPlain();
-  intptr_t index = KeysLookupLockHeld(globals_keys, state, site.name, hash);
+  intptr_t index = KeysLookupLockHeld(ts, globals_keys, state, site.name, hash);
   SpecializeFail why = SpecializeFail::kNone;
   if (index != kDkixEmpty) {
     if (index != static_cast<uint16_t>(index)) return Fail(site, SpecializeFail::kIndexOutOfRange);
@@ -80,7 +80,7 @@ SpecializeResult SpecializeLoadGlobalLockHeld(ThreadState& ts, const GlobalsEnv&
   }
 
   DictKeys* builtin_keys = builtins->ma_keys.LoadPlain();
-  index = KeysLookupLockHeld(builtin_keys, state, site.name, hash);
+  index = KeysLookupLockHeld(ts, builtin_keys, state, site.name, hash);
   if (index == kDkixEmpty) return Fail(site, SpecializeFail::kNotFound);  // -1 does not fit in u16
   if (index != static_cast<uint16_t>(index)) return Fail(site, SpecializeFail::kIndexOutOfRange);
   uint16_t globals_version = 0;

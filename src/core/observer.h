@@ -105,6 +105,11 @@ class Observer {
   virtual void OnRawFree(ThreadState& ts, void* p) {}
   // A QSBR-delayed free or decref was queued with `goal`.
   virtual void OnDelayed(ThreadState& ts, void* p, bool is_decref, uint64_t goal) {}
+  // The modelled C code would crash here (`what`: why, e.g. it dereferences
+  // NULL): a CRASH finding. An observer that reports findings throws out of
+  // this call to end the run; if it returns, the model aborts (it cannot go
+  // on from a state CPython would not survive).
+  virtual void OnModelCrash(ThreadState& ts, const char* what, const char* file, int line) {}
 };
 
 }  // namespace ftf::core

@@ -12,6 +12,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "locked";
+    x.fuzz_targets = {"slots_fuzzer"};
     x.description = "CPython as it is: LOCK_OBJECT/critical sections on slot stores, blocking CS2 in the LOAD_GLOBAL specializer";
     add(x);
   }
@@ -29,6 +30,7 @@ std::vector<Variant> MakeVariants() {
     // spins forever on a value whose owner holds it with shared == 0.
     Variant x;
     x.name = "lockfree_slots_fixed";
+    x.fuzz_targets = {"slots_fuzzer"};
     x.description = "lockfree_slots + both writers set MAYBE_WEAKREF on the value before publishing it, so _Py_XGetRef terminates";
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kExchange;
@@ -39,6 +41,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "trybegin_globals";
+    x.fuzz_targets = {"globals_fuzzer"};
     x.description = "gh-152075 patch: PyCriticalSection2_TryBegin in _Py_Specialize_LoadGlobal, unspecialize when it would block";
     x.global_specialize_lock = GlobalSpecializeLock::kTryBegin;
     add(x);
@@ -46,6 +49,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "islocked_globals";
+    x.fuzz_targets = {"globals_fuzzer"};
     x.description = "review alternative for gh-152075: skip specializing if either dict mutex is locked, else the blocking CS2";
     x.global_specialize_lock = GlobalSpecializeLock::kIsLockedPrecheck;
     add(x);
@@ -54,6 +58,7 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "locked_popitem_fixed";
+    x.fuzz_targets = {"globals_fuzzer", "core_fuzzer"};
     x.description =
         "locked + lock-free global reads re-check after the value load (dk_version in LOAD_GLOBAL_MODULE/BUILTIN, "
         "the entry's key in the generic lookup): popitem + insert cannot hand them another name's value";
@@ -63,12 +68,13 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_half_migrated";
-    x.also_found_as = {"PREMATURE_FREE", "LEAK", "DOUBLE_FREE", "OVER_RELEASE"};
+    x.fuzz_targets = {"slots_fuzzer"};
+    x.also_found_as = {FindingKind::kPrematureFree, FindingKind::kLeak, FindingKind::kDoubleFree, FindingKind::kOverRelease};
     x.description = "bytecode store uses the exchange, PyMember_SetOne keeps the CS with a plain read of the old value";
     // Both writers drop the same old value: the second decref hits the block
     // the first one freed. TSan first sees the plain read race the exchange.
-    x.expected_finding = "USE_AFTER_FREE";
-    x.expected_finding_tsan = "DATA_RACE";
+    x.expected_finding = FindingKind::kUseAfterFree;
+    x.expected_finding_tsan = FindingKind::kDataRace;
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kCriticalSection;
@@ -77,8 +83,9 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_cs_fallback_incref";
+    x.fuzz_targets = {"slots_fuzzer"};
     x.description = "lock-free writers, but PyMember_GetOne keeps the CS + plain Py_XINCREF fallback";
-    x.expected_finding = "RESURRECTION";  // also under TSan: every access involved is atomic
+    x.expected_finding = FindingKind::kResurrection;  // also under TSan: every access involved is atomic
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kExchange;
     x.slot_store_member = SlotStoreMember::kExchange;
@@ -88,12 +95,13 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_plain_store";
-    x.also_found_as = {"PREMATURE_FREE", "LEAK", "DOUBLE_FREE", "OVER_RELEASE"};
+    x.fuzz_targets = {"slots_fuzzer"};
+    x.also_found_as = {FindingKind::kPrematureFree, FindingKind::kLeak, FindingKind::kDoubleFree, FindingKind::kOverRelease};
     x.description = "lock-free slot store done as a plain load of the old value and a plain store, no exchange (otherwise lockfree_slots_fixed)";
     // Two writers read the same old value; the second decref hits the freed
     // block (and one new value leaks). TSan sees the plain accesses first.
-    x.expected_finding = "USE_AFTER_FREE";
-    x.expected_finding_tsan = "DATA_RACE";
+    x.expected_finding = FindingKind::kUseAfterFree;
+    x.expected_finding_tsan = FindingKind::kDataRace;
     x.is_mutant = true;
     x.slot_store_bytecode = SlotStoreBytecode::kPlainLoadStore;
     x.slot_store_member = SlotStoreMember::kExchange;
@@ -106,10 +114,11 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_unlocked_delete_check";
+    x.fuzz_targets = {"slots_fuzzer"};
     x.description = "PyMember_SetOne checks a deleted slot for NULL with a plain read outside the lock (CPython before gh-146270)";
     // Two deletes can both succeed, which no auditor counts as a memory
     // error; the plain read racing with a writer's store is TSan's.
-    x.expected_finding = "DATA_RACE";
+    x.expected_finding = FindingKind::kDataRace;
     x.is_mutant = true;
     x.member_delete_checks_unlocked = true;
     add(x);
@@ -117,10 +126,11 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_class_swap_no_stw";
+    x.fuzz_targets = {"slots_fuzzer"};
     x.description = "__class__ assignment stores the type pointer without stopping the world";
     // Only TSan can see it: the layout rule keeps every cached slot offset
     // valid, and heap types' refcounts are deferred (the ledger exempts them).
-    x.expected_finding = "DATA_RACE";
+    x.expected_finding = FindingKind::kDataRace;
     x.is_mutant = true;
     x.class_swap_stops_world = false;
     add(x);
@@ -128,8 +138,9 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_trybegin_keeps_first_lock";
+    x.fuzz_targets = {"globals_fuzzer"};
     x.description = "TryBegin that does not release the first mutex when the second fails";
-    x.expected_finding = "DEADLOCK";
+    x.expected_finding = FindingKind::kDeadlock;
     x.is_mutant = true;
     x.global_specialize_lock = GlobalSpecializeLock::kTryBegin;
     x.trybegin_keeps_first_lock = true;
@@ -138,8 +149,9 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_no_keys_version_guard";
+    x.fuzz_targets = {"globals_fuzzer"};
     x.description = "specialized LOAD_GLOBAL skips the keys-version guard";
-    x.expected_finding = "WRONG_VALUE";  // a reused entry's value comes back for the old name
+    x.expected_finding = FindingKind::kWrongValue;  // a reused entry's value comes back for the old name
     x.is_mutant = true;
     x.keys_version_guard = false;
     add(x);
@@ -147,12 +159,13 @@ std::vector<Variant> MakeVariants() {
   {
     Variant x;
     x.name = "mutant_unlocked_specializer";
-    x.also_found_as = {"CRASH"};
+    x.fuzz_targets = {"globals_fuzzer"};
+    x.also_found_as = {FindingKind::kCrash};
     x.description = "LOAD_GLOBAL specializes without the critical section";
     // The cache pairs an index read before a writer reused the entry with the
     // version taken after: the specialized load returns another name's value.
-    x.expected_finding = "WRONG_VALUE";
-    x.expected_finding_tsan = "DATA_RACE";
+    x.expected_finding = FindingKind::kWrongValue;
+    x.expected_finding_tsan = FindingKind::kDataRace;
     x.is_mutant = true;
     x.global_specialize_lock = GlobalSpecializeLock::kNone;
     add(x);

@@ -11,8 +11,11 @@
 #define FTF_CORE_VARIANT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "core/finding_kind.h"
 
 namespace ftf::core {
 
@@ -53,20 +56,25 @@ enum class ContendedSpecializeCounter : uint8_t {
 struct Variant {
   std::string name;
   std::string description;
-  // Mutants only (empty otherwise): the FindingKind name (audit/finding.h)
-  // the harness reports for the mutant's bug in a build without TSan (gcc,
-  // asan): what the ledger or the executor sees. "DATA_RACE" when only
+  // Mutants only (unset otherwise): the finding (core/finding_kind.h) the
+  // harness reports for the mutant's bug in a build without TSan (gcc,
+  // asan): what the ledger or the executor sees. kDataRace when only
   // ThreadSanitizer can see the bug at all (then only the tsan preset finds it).
-  std::string expected_finding;
+  std::optional<FindingKind> expected_finding;
   // Under the tsan preset, when TSan reports the racing accesses before the
-  // ledger sees their consequence: "DATA_RACE". Empty: as expected_finding.
-  std::string expected_finding_tsan;
+  // ledger sees their consequence: kDataRace. Unset: as expected_finding.
+  std::optional<FindingKind> expected_finding_tsan;
   // Other kinds the same bug shows as without TSan, depending on which
   // symptom the interleaving reaches first (e.g. a lost reference is a
   // USE_AFTER_FREE or a PREMATURE_FREE; CRASH: the modelled C code would
   // dereference NULL).
-  std::vector<std::string> also_found_as;
+  std::vector<FindingKind> also_found_as;
   bool is_mutant = false;
+  // The fuzz targets (fuzzers/CMakeLists.txt) whose bounded campaigns check
+  // this variant: a mutant must be found by each, any other variant listed
+  // must stay clean on each (the fuzzing.* tests and the benchmark take
+  // them from here). Empty: no campaign (lockfree_slots: its livelock).
+  std::vector<std::string> fuzz_targets;
 
   // Slots (docs/cpython-model.md §11, §12).
   SlotStoreBytecode slot_store_bytecode = SlotStoreBytecode::kLockObject;
@@ -98,9 +106,9 @@ struct Variant {
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without
-// ThreadSanitizer; empty for non-mutants.
-inline const std::string& ExpectedFinding(const Variant& v, bool under_tsan) {
-  return under_tsan && !v.expected_finding_tsan.empty() ? v.expected_finding_tsan : v.expected_finding;
+// ThreadSanitizer; unset for non-mutants.
+inline std::optional<FindingKind> ExpectedFinding(const Variant& v, bool under_tsan) {
+  return under_tsan && v.expected_finding_tsan.has_value() ? v.expected_finding_tsan : v.expected_finding;
 }
 
 // Every registered variant, `locked` first.

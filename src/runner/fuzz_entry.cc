@@ -128,8 +128,9 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
     const uint64_t first_hash = out.exec.trace_hash;
     det = audit::CheckRaceRerun(first, first_hash, s.runner->Run(p, traced).exec.trace_hash);
   } else {
-    det = audit::CheckDeterminism(first, [&]() -> std::optional<audit::Finding> {
-      return s.runner->Run(p, traced).finding;
+    det = audit::CheckDeterminism(first, out.exec.trace_hash, [&]() {
+      RunOutcome again = s.runner->Run(p, traced);
+      return audit::Rerun{std::move(again.finding), again.exec.trace_hash};
     });
   }
   audit::ReportContext ctx;

@@ -35,6 +35,17 @@ const char* ObservationResultName(Observation::Result r) {
   return "?";
 }
 
+namespace {
+
+// The counts of a run whose RunResult was lost to an exception.
+void FillFromTrace(const sched::Trace& trace, sched::RunResult* r) {
+  r->steps = trace.steps();
+  r->context_switches = trace.num_switches();
+  r->trace_hash = trace.hash();
+}
+
+}  // namespace
+
 struct Runner::Impl {
   Impl() : world(exec) {}
   sched::FiberExecutor exec;
@@ -51,15 +62,25 @@ RunOutcome Runner::Run(const program::Program& p, const RunnerOptions& options) 
   World& w = impl_->world;
   const core::Variant& variant = options.variant != nullptr ? *options.variant : core::LockedVariant();
   RunOutcome out;
+  bool ran = false;       // the executor's Run was entered (its trace is this run's)
+  bool returned = false;  // ... and returned its RunResult
   try {
     w.Build(p, variant, options.record_observations);
+    ran = true;
     out.exec = impl_->exec.Run(
         static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, options.exec);
+    returned = true;
     out.finding = audit::FindingFromRunResult(out.exec, &impl_->exec.trace());
     if (!out.finding) out.finding = w.TearDown();
   } catch (const audit::FindingException& e) {
     // An auditor stopped the run (or the tear-down) at the failing step.
+    // When it threw inside a logical thread, the executor rethrew it from
+    // Run, whose RunResult never reached `out.exec`: take the run's counts
+    // from its trace (valid until the next Run), so that a run ending in a
+    // finding has its real trace hash (every determinism check of a finding
+    // compares these).
     out.finding = e.finding();
+    if (ran && !returned) FillFromTrace(impl_->exec.trace(), &out.exec);
   }
   // A TSan report during the run (the run went on after it, halt_on_error=0)
   // came before anything an auditor stopped the run for.

@@ -2,12 +2,10 @@
 
 #include "runner/world.h"
 
-#include <cstdio>
 #include <string>
 
 #include "audit/audit_scope.h"
 #include "audit/value_log.h"
-#include "core/fatal.h"
 #include "core/member.h"
 #include "core/object.h"
 #include "core/refcount.h"
@@ -27,25 +25,12 @@ const char* GlobalNameText(int i) {
   return kNames[i];
 }
 
-namespace {
-
-// A state in which the modelled C code would crash (core/fatal.h): the
-// report line, in the format of every finding's, before the core stops the
-// process.
-void ReportModelCrash(const core::ModelCrash& c) {
-  std::fprintf(stderr, "SUMMARY: ftfuzz: CRASH %s in %s (%s)\n", c.file, c.function, c.cause);
-}
-
-}  // namespace
-
 World::World(sched::FiberExecutor& exec) : exec_(exec), rt_(program::kMaxThreads + 1), ledger_(rt_), types_(rt_) {
   ledger_.set_holders(this);
   ledger_.Install();
-  previous_crash_handler_ = core::InstallModelCrashHandler(&ReportModelCrash);
 }
 
 World::~World() {
-  core::InstallModelCrashHandler(previous_crash_handler_);
   // A last run abandoned at a finding left its dict structs behind.
   if (globals_ != nullptr) core::DictDiscard(globals_);
   if (builtins_ != nullptr) core::DictDiscard(builtins_);

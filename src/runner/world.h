@@ -18,7 +18,6 @@
 #include "audit/holders.h"
 #include "audit/ledger.h"
 #include "core/dict.h"
-#include "core/fatal.h"
 #include "core/load_global.h"
 #include "core/runtime.h"
 #include "core/slot_access.h"
@@ -101,7 +100,6 @@ class World final : public audit::HolderSource {
   audit::RefLedger ledger_;
   core::TypeSystem types_;
   core::DictState dict_state_;
-  core::ModelCrashHandler previous_crash_handler_ = nullptr;
 
   const program::Program* prog_ = nullptr;
   uint64_t run_ = 0;  // Build() count, for the per-run site reset

@@ -35,10 +35,10 @@ TEST(FindingKindTest, NamesAreStableUpperCaseAndRoundTrip) {
     ASSERT_TRUE(ParseFindingKind(name).has_value()) << name;
     EXPECT_EQ(*ParseFindingKind(name), all[i]);
   }
-  // The fixed finding names (reports, SUMMARY lines and variant.cc use them).
+  // The stable names (reports, SUMMARY and SIGNATURE lines, variant.cc).
   EXPECT_EQ(seen, (std::set<std::string>{"DOUBLE_FREE", "OVER_RELEASE", "PREMATURE_FREE", "RESURRECTION",
                                          "USE_AFTER_FREE", "LEAK", "WRONG_VALUE", "BAD_LAYOUT", "DATA_RACE",
-                                         "DEADLOCK", "LIVELOCK", "ASAN", "UBSAN"}));
+                                         "DEADLOCK", "LIVELOCK", "ASAN", "UBSAN", "CRASH", "HANG"}));
   EXPECT_FALSE(ParseFindingKind("double_free").has_value());
   EXPECT_FALSE(ParseFindingKind("INVARIANT").has_value());
 }

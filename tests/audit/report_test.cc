@@ -46,6 +46,7 @@ program::Program TwoDrops() {
 
 struct ScenarioResult {
   std::optional<Finding> finding;
+  uint64_t trace_hash = 0;
   std::string report;
 };
 
@@ -82,8 +83,12 @@ ScenarioResult RunScenario(const program::Program& p, bool full_trace) {
   } catch (const FindingException& e) {
     out.finding = e.finding();
   }
+  out.trace_hash = ex.trace().hash();
   if (!out.finding.has_value() || full_trace) return out;
-  DeterminismCheck det = CheckDeterminism(*out.finding, [&] { return RunScenario(p, true).finding; });
+  DeterminismCheck det = CheckDeterminism(*out.finding, out.trace_hash, [&] {
+    ScenarioResult again = RunScenario(p, true);
+    return Rerun{again.finding, again.trace_hash};
+  });
   ReportContext ctx;
   ctx.program = &p;
   ctx.input_path = "crash-premature";
@@ -117,8 +122,9 @@ TEST(ReportTest, FormatOfALedgerFinding) {
                               "== Schedule (thread@step; 1 context switch) ==\n  T0@0\n",
                               "== Last ", "== History of obj#2 ==\n", "== Determinism ==\n",
                               "Reproduce with: ./ftfuzz repro crash-premature --variant=locked\n",
-                              "== Regression test draft ==\nTEST(AuditRegression, PrematureFreeDrop) {\n",
-                              "SUMMARY: ftfuzz: PREMATURE_FREE "}) {
+                              "== Regression test draft ==\n// Needs #include \"runner/replay.h\" (link "
+                              "ftf_runner).\nTEST(AuditRegression, PrematureFreeDrop) {\n",
+                              "SIGNATURE: ftfuzz: PREMATURE_FREE ", "SUMMARY: ftfuzz: PREMATURE_FREE "}) {
     const size_t at = rep.find(section, pos);
     ASSERT_NE(at, std::string::npos) << "missing or out of order: " << section;
     pos = at;
@@ -131,7 +137,11 @@ TEST(ReportTest, FormatOfALedgerFinding) {
   EXPECT_NE(rep.find("re-run with full tracing: same finding (PREMATURE_FREE at step"), std::string::npos);
   // The regression draft embeds the program text verbatim.
   EXPECT_NE(rep.find("R\"ftf(\nftfuzz program v1\n"), std::string::npos);
-  EXPECT_NE(rep.find("EXPECT_EQ(runner::ReplayText(kProgram, \"locked\"), \"PREMATURE_FREE\");"), std::string::npos);
+  EXPECT_NE(rep.find("  const ftf::runner::Replayed r = ftf::runner::ReplayText(kProgram, \"locked\");\n"
+                     "  ASSERT_TRUE(r.error.empty()) << r.error;\n"
+                     "  EXPECT_EQ(r.kind, ftf::core::FindingKind::kPrematureFree);\n"
+                     "  EXPECT_EQ(r.signature, \""),
+            std::string::npos);
 
   // No addresses anywhere; the SUMMARY line is the last line and has no step number.
   EXPECT_EQ(rep.find("0x"), std::string::npos);
@@ -217,27 +227,38 @@ TEST(DeterminismTest, DifferentStepIsReportedLoudly) {
   first.kind = FindingKind::kDoubleFree;
   first.step = 40;
   first.thread = 1;
-  DeterminismCheck same = CheckDeterminism(first, [&] { return std::optional<Finding>(first); });
+  constexpr uint64_t kHash = 0x1234abcd5678ef00;
+  DeterminismCheck same = CheckDeterminism(first, kHash, [&] { return Rerun{first, kHash}; });
   EXPECT_TRUE(same.deterministic);
-  EXPECT_EQ(same.message, "re-run with full tracing: same finding (DOUBLE_FREE at step 40 on T1)");
+  EXPECT_EQ(same.message,
+            "re-run with full tracing: same finding (DOUBLE_FREE at step 40 on T1), same trace (hash "
+            "1234abcd5678ef00)");
 
-  DeterminismCheck moved = CheckDeterminism(first, [&] {
+  DeterminismCheck moved = CheckDeterminism(first, kHash, [&] {
     Finding g = first;
     g.step = 43;
-    return std::optional<Finding>(g);
+    return Rerun{g, kHash};
   });
   EXPECT_FALSE(moved.deterministic);
   EXPECT_EQ(moved.message,
             "NOT DETERMINISTIC: first run: DOUBLE_FREE at step 40 on T1; re-run with full tracing: DOUBLE_FREE at "
             "step 43 on T1");
 
-  DeterminismCheck gone = CheckDeterminism(first, [] { return std::optional<Finding>(); });
+  // The same finding from a different interleaving (another trace) is not
+  // the same run.
+  DeterminismCheck other_trace = CheckDeterminism(first, kHash, [&] { return Rerun{first, kHash ^ 1}; });
+  EXPECT_FALSE(other_trace.deterministic);
+  EXPECT_EQ(other_trace.message,
+            "NOT DETERMINISTIC: trace hash 1234abcd5678ef00, re-run with full tracing 1234abcd5678ef01 (same "
+            "finding: DOUBLE_FREE at step 40 on T1)");
+
+  DeterminismCheck gone = CheckDeterminism(first, kHash, [] { return Rerun{}; });
   EXPECT_FALSE(gone.deterministic);
   EXPECT_NE(gone.message.find("NOT DETERMINISTIC"), std::string::npos);
   EXPECT_NE(gone.message.find("no finding"), std::string::npos);
 
   // A FindingException escaping the re-run counts as its finding.
-  DeterminismCheck thrown = CheckDeterminism(first, []() -> std::optional<Finding> {
+  DeterminismCheck thrown = CheckDeterminism(first, kHash, []() -> Rerun {
     Finding g;
     g.kind = FindingKind::kUseAfterFree;
     g.step = 40;

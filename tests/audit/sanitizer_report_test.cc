@@ -12,6 +12,9 @@
 #include <regex>
 #include <string>
 
+#include "audit/report_parse.h"
+#include "audit/signature.h"
+
 namespace {
 
 #ifndef FTF_AUDIT_PROBE
@@ -136,6 +139,27 @@ TEST(SanitizerReportTest, RaceReportFramesNameFunctionsAndFiles) {
   EXPECT_GE(own, 4);
   // The racing access's frame names the probe's source line.
   EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(\n +#[0-9]+ \S.* \S*audit_probe\.cc:[0-9]+)")));
+}
+
+// The race's signature: the pair of racing sites, the same whether read from
+// the model's trace (the ftfuzz report's SIGNATURE line) or from the first
+// non-wrapper frame of each of TSan's two stacks (`ftf classify` of a log
+// with only TSan's report).
+TEST(SanitizerReportTest, DataRaceSignatureIsThePairOfRacingSites) {
+  ProbeResult r = RunProbe("race");
+  SCOPED_TRACE(r.output);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.output, m,
+      std::regex(R"(\nSIGNATURE: ftfuzz: DATA_RACE ([0-9a-f]{16}) (race audit/audit_probe\.cc:([0-9]+) audit/audit_probe\.cc:([0-9]+))\nSUMMARY: ftfuzz: DATA_RACE )")));
+  EXPECT_EQ(m[3].str(), m[4].str()) << "both threads store at the same line";
+  const std::string tsan_part = r.output.substr(0, r.output.find("==FTF== ERROR"));
+  EXPECT_EQ(ftf::audit::RaceCauseFromTsanReport(tsan_part), m[2].str());
+  std::optional<ftf::audit::ParsedFinding> f = ftf::audit::LastFinding(r.output);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->kind, ftf::audit::FindingKind::kDataRace);
+  EXPECT_EQ(f->signature, m[1].str());
+  EXPECT_EQ(f->cause, m[2].str());
 }
 
 // The report of a race is built after the run, outside TSan's report: a

@@ -148,12 +148,12 @@ RUN_ASAN_OPTIONS="alloc_dealloc_mismatch=0:allocator_may_return_null=1:allocator
 RUN_UBSAN_OPTIONS="print_stacktrace=1:print_summary=1:silence_unsigned_overflow=1:symbolize=1:dedup_token_length=3"
 FUZZER_ARGS="-rss_limit_mb=2560 -timeout=25"  # base-runner default
 
-# Targets the registry declares (what must be in $OUT).
+# Targets the registry declares (what must be in $OUT): the list
+# fuzzers/CMakeLists.txt writes into the build tree of the last build.
+TARGETS_FILE=""
 registered_targets() {
-  local t
-  for t in $(sed -nE 's/^ *ftf_fuzzer\(([A-Za-z0-9_]+) .*/\1/p' fuzzers/CMakeLists.txt); do
-    [ -f "fuzzers/$t.cc" ] && echo "$t"
-  done
+  [ -f "$TARGETS_FILE" ] || die "no fuzz_targets.txt in the OSS-Fuzz build tree"
+  awk '{print $1}' "$TARGETS_FILE"
 }
 
 # ---------------------------------------------------------------------------
@@ -295,6 +295,7 @@ build_and_check() {
     die "SANITIZER=$san: build.sh failed (log build/ossfuzz-$san/build.log)"
   fi
   say "built SANITIZER=$san in $(( $(date +%s) - t0 ))s"
+  TARGETS_FILE="$WORK/ftfuzz-build/fuzz_targets.txt"
   # Catch hard-coded paths the way test_all.py does: check a moved copy.
   local moved="$base/not-out"
   rm -rf "$moved"; cp -a "$OUT" "$moved"

@@ -11,7 +11,8 @@
 #               the fixed variants).
 # For a mutant the run must stop with the kind `ftf variants` expects for this
 # sanitizer (EXPECTS without TSan, UNDER TSAN with it), the crash file must
-# exist, and replaying it must give the same SUMMARY line.
+# exist, and replaying it must give the same SUMMARY line and signature
+# (read with `ftf classify`).
 # The run is the same every time: libFuzzer's -seed is fixed, schedules run on
 # fibers, and -reload=0 turns off libFuzzer's once-a-second re-read of the
 # corpus directory (it runs the seeds that did not enter the corpus again, at
@@ -24,6 +25,9 @@ set -uo pipefail
 fuzzer="$1" ftf="$2" src="$3" target="$4" variant="$5" san="$6" mode="$7" runs="$8"
 
 fail() { echo "FAIL: $*"; exit 1; }
+# One field of the last finding in a log (`ftf classify`: kind, summary,
+# signature, cause); empty when the log has none.
+finding() { "$ftf" classify "$1" 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2" 2>/dev/null; }
 
 expected=clean
 if [ "$mode" != clean ]; then
@@ -74,7 +78,8 @@ for seed in $seeds; do
   [ "$rc" -ne 0 ] && break
   [ "$mode" = clean ] || echo "no finding with -seed=$seed in $runs executions"
 done
-summary="$(grep -E '^SUMMARY: ftfuzz: ' "$work/log" | tail -n 1)"
+summary="$(finding "$work/log" summary)"
+signature="$(finding "$work/log" signature)"
 execs="$(grep -oE '^#[0-9]+' "$work/log" | tail -n 1)"
 
 if [ "$mode" = clean ]; then
@@ -90,7 +95,7 @@ if [ "$rc" -eq 0 ]; then
   tail -n 20 "$work/log"
   fail "$variant under $san: no finding in $runs executions with any of -seed $seeds (expected $expected)"
 fi
-kind="$(awk '{print $3}' <<<"$summary")"
+kind="$(finding "$work/log" kind)"
 # EXPECTS may list the other kinds one bug shows as: KIND|KIND2|...
 if ! tr '|' '\n' <<<"$expected" | grep -qxF "${kind:-none}"; then
   tail -n 80 "$work/log"
@@ -99,7 +104,10 @@ fi
 crash="$(ls "$work/crash"/* 2>/dev/null | head -n 1)"
 [ -n "$crash" ] || fail "libFuzzer wrote no crash file"
 "$fuzzer" --variant="$variant" "$crash" >"$work/replay" 2>&1
-again="$(grep -E '^SUMMARY: ftfuzz: ' "$work/replay" | tail -n 1)"
+again="$(finding "$work/replay" summary)"
+again_signature="$(finding "$work/replay" signature)"
 [ "$again" = "$summary" ] || fail "the crash file does not reproduce: first '$summary', replay '${again:-no finding}'"
-echo "PASS: $variant under $san ($mode): $summary after ${execs:-#?} executions with -seed=$seed; the crash file reproduces it"
+[ "$again_signature" = "$signature" ] ||
+  fail "the crash file reproduces another root cause: first signature '$signature', replay '${again_signature:-none}'"
+echo "PASS: $variant under $san ($mode): $summary (signature $signature) after ${execs:-#?} executions with -seed=$seed; the crash file reproduces it"
 exit 0

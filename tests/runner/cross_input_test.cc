@@ -11,8 +11,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "fuzzers/fuzz_targets.h"
 #include "program/io.h"
 #include "runner_test_util.h"
 
@@ -29,8 +31,8 @@ struct Named {
 
 std::vector<Named> SeedPrograms() {
   std::vector<Named> out;
-  for (const char* dir : {"slots_fuzzer/seeds", "globals_fuzzer/seeds", "core_fuzzer/seeds"}) {
-    for (const auto& path : CorpusFiles(dir)) {
+  for (std::string_view target : kVariantFuzzTargets) {
+    for (const auto& path : CorpusFiles(std::string(target) + "/seeds")) {
       absl::StatusOr<program::Program> p = program::LoadProgramFile(path.string());
       if (p.ok()) out.push_back({path.parent_path().parent_path().filename().string() + "/" + path.filename().string(), *p});
     }

@@ -118,9 +118,10 @@ TEST_P(MutantDetectionTest, RegistryNamesTheKindTheProgramProduces) {
   const core::Variant* v = core::FindVariant(c.mutant);
   ASSERT_NE(v, nullptr);
   EXPECT_TRUE(v->is_mutant);
-  const std::string without_tsan = c.ledger_kind != nullptr ? c.ledger_kind : "DATA_RACE";
+  const core::FindingKind without_tsan =
+      c.ledger_kind != nullptr ? *core::ParseFindingKind(c.ledger_kind) : core::FindingKind::kDataRace;
   EXPECT_EQ(core::ExpectedFinding(*v, false), without_tsan);
-  EXPECT_EQ(core::ExpectedFinding(*v, true), c.race_first_under_tsan ? "DATA_RACE" : without_tsan);
+  EXPECT_EQ(core::ExpectedFinding(*v, true), c.race_first_under_tsan ? core::FindingKind::kDataRace : without_tsan);
 }
 
 #if defined(FTF_TSAN)
@@ -159,7 +160,7 @@ TEST(MutantRegistryTest, EveryMutantHasADetectionProgram) {
   for (const core::Variant& v : core::AllVariants()) {
     if (!v.is_mutant) continue;
     EXPECT_TRUE(covered.count(v.name)) << v.name << " has no program in mutant_detection_test.cc";
-    EXPECT_FALSE(v.expected_finding.empty()) << v.name;
+    EXPECT_TRUE(v.expected_finding.has_value()) << v.name;
   }
   EXPECT_EQ(covered.size(), sizeof(kCases) / sizeof(kCases[0]));
 }

@@ -2,9 +2,8 @@
 // produces the outcome its text twin records.
 //
 // A regression's twin (corpus/text/<target>/regressions/<name>.txt) carries
-// one line per variant it was checked on:
-//   # expect: VARIANT KIND          (a FindingKind name, or `clean`)
-//   # expect-tsan: VARIANT KIND     (under the tsan preset, when different)
+// one `# expect: VARIANT KIND` line per variant it was checked on
+// (program/expectations.h parses them).
 // The binary file is the one replayed (the twin is the readable form;
 // seed_corpus_test checks the two agree). A twin without any expect line
 // fails: a regression nobody can check is not a regression.
@@ -12,11 +11,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "program/expectations.h"
 #include "program/io.h"
 #include "runner_test_util.h"
 
@@ -27,33 +25,7 @@ namespace fs = std::filesystem;
 using testing::CorpusFiles;
 using testing::kUnderTsan;
 
-struct Expectation {
-  std::string variant;
-  std::string kind;
-};
-
-// The expectations that apply to this build: `expect-tsan` overrides
-// `expect` for the same variant under TSan.
-std::vector<Expectation> ParseExpectations(const std::string& text) {
-  std::map<std::string, std::string> plain, tsan;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream words(line);
-    std::string hash, tag, variant, kind;
-    if (!(words >> hash >> tag >> variant >> kind) || hash != "#") continue;
-    if (tag == "expect:") plain[variant] = kind;
-    if (tag == "expect-tsan:") tsan[variant] = kind;
-  }
-  std::vector<Expectation> out;
-  for (const auto& [variant, kind] : plain) {
-    auto t = tsan.find(variant);
-    out.push_back({variant, kUnderTsan && t != tsan.end() ? t->second : kind});
-  }
-  for (const auto& [variant, kind] : tsan)
-    if (!plain.count(variant) && kUnderTsan) out.push_back({variant, kind});
-  return out;
-}
+using program::Expectation;
 
 TEST(Regressions, EveryRegressionStillProducesItsRecordedOutcome) {
   int checked = 0;
@@ -63,7 +35,7 @@ TEST(Regressions, EveryRegressionStillProducesItsRecordedOutcome) {
     SCOPED_TRACE(rel);
     absl::StatusOr<std::string> text = program::ReadFileBytes(twin.string());
     ASSERT_TRUE(text.ok()) << text.status().message();
-    const std::vector<Expectation> expected = ParseExpectations(*text);
+    const std::vector<Expectation> expected = program::ParseExpectations(*text, kUnderTsan);
     EXPECT_FALSE(expected.empty()) << "no `# expect: VARIANT KIND` line in " << rel;
     const fs::path binary = testing::SourceDir() / "corpus" / rel.substr(0, rel.size() - 4);
     absl::StatusOr<program::Program> p = program::LoadProgramFile(binary.string());
@@ -84,7 +56,8 @@ TEST(Regressions, EveryRegressionStillProducesItsRecordedOutcome) {
 
 TEST(Regressions, ExpectLinesParse) {
   const std::vector<Expectation> e =
-      ParseExpectations("ftfuzz program v1\n# expect: a USE_AFTER_FREE\n# expect-tsan: a DATA_RACE\n# expect: b clean\n");
+      program::ParseExpectations("ftfuzz program v1\n# expect: a USE_AFTER_FREE\n# expect-tsan: a DATA_RACE\n# expect: b clean\n",
+                                 kUnderTsan);
   ASSERT_EQ(e.size(), 2u);
   EXPECT_EQ(e[0].variant, "a");
   EXPECT_EQ(e[0].kind, kUnderTsan ? "DATA_RACE" : "USE_AFTER_FREE");

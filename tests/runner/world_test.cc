@@ -1,18 +1,14 @@
 // The world one program runs in (runner/world.h), driven directly: Build
 // makes the program's objects and types, RunThread runs a thread's
 // operations and records what each observed, TearDown finds no leak in a
-// clean run, and the same World serves the next program from scratch. It
-// also turns a modelled crash (core/fatal.h) into the harness's report
-// line, and only while it exists.
+// clean run, and the same World serves the next program from scratch.
 
 #include "runner/world.h"
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <set>
 
-#include "core/fatal.h"
 #include "core/object.h"
 #include "program/text.h"
 #include "sched/fiber_executor.h"
@@ -105,34 +101,6 @@ TEST(WorldTest, ErrorsAreObservedAndTheNextBuildStartsFresh) {
   ASSERT_EQ(again.size(), 1u);
   ASSERT_EQ(again[0].size(), 1u);
   EXPECT_FALSE(w.TearDown().has_value());
-}
-
-
-void CrashWithAWorld() {
-  sched::FiberExecutor exec;
-  World world(exec);
-  core::NotifyModelCrash({"core/dict_keys.cc", "KeysLookupLockHeld",
-                          "NULL me_key: CPython dereferences it in unicode_get_hash"});
-  std::abort();
-}
-
-TEST(WorldDeathTest, ModelCrashBecomesTheCrashSummaryLine) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(CrashWithAWorld(),
-               "SUMMARY: ftfuzz: CRASH core/dict_keys.cc in KeysLookupLockHeld \\(NULL me_key: CPython "
-               "dereferences it in unicode_get_hash\\)\n");
-}
-
-TEST(WorldTest, TheHandlerLivesAsLongAsTheWorld) {
-  const core::ModelCrashHandler before = core::InstallModelCrashHandler(nullptr);
-  {
-    sched::FiberExecutor exec;
-    World world(exec);
-    const core::ModelCrashHandler h = core::InstallModelCrashHandler(nullptr);
-    EXPECT_NE(h, nullptr) << "the World installs its handler";
-    core::InstallModelCrashHandler(h);
-  }
-  EXPECT_EQ(core::InstallModelCrashHandler(before), nullptr) << "restored when the World goes";
 }
 
 }  // namespace

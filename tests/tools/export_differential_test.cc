@@ -34,6 +34,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "program/decoder.h"
+#include "program/expectations.h"
 #include "program/io.h"
 #include "program/text.h"
 #include "tools/export_model.h"
@@ -250,10 +251,12 @@ void CorpusPrograms(Programs& progs, int& findings_on_locked) {
         absl::StatusOr<program::Program> p = program::LoadProgramFile(f.path().string());
         ASSERT_TRUE(p.ok()) << p.status();
         progs.emplace_back(fs::relative(f.path(), src).string(), *p);
-        std::ifstream twin(fs::path(src) / "corpus" / "text" / target.path().filename() / sub /
-                           (f.path().filename().string() + ".txt"));
-        for (std::string line; std::getline(twin, line);) {
-          if (absl::StartsWith(line, "# expect: locked ") && line != "# expect: locked clean") ++findings_on_locked;
+        absl::StatusOr<std::string> twin = program::ReadFileBytes(
+            (fs::path(src) / "corpus" / "text" / target.path().filename() / sub / (f.path().filename().string() + ".txt"))
+                .string());
+        if (!twin.ok()) continue;
+        for (const program::Expectation& e : program::ParseExpectations(*twin, /*under_tsan=*/false)) {
+          if (e.variant == "locked" && e.kind != "clean") ++findings_on_locked;
         }
       }
     }
