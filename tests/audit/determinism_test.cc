@@ -1,6 +1,7 @@
 // The re-run check of a finding (audit/determinism.h): the same kind at the
-// same step on the same thread is deterministic, anything else is reported
-// as NOT DETERMINISTIC; a race is checked by its trace hash.
+// same step on the same thread with the same trace hash is deterministic,
+// anything else is reported as NOT DETERMINISTIC; a race is checked by its
+// trace hash alone.
 
 #include "audit/determinism.h"
 
@@ -25,9 +26,11 @@ Finding Make(FindingKind kind, uint64_t step, int thread) {
   return f;
 }
 
-TEST(DeterminismTest, TheSameFindingAtTheSameStepIsDeterministic) {
+constexpr uint64_t kHash = 0x9e5637a0f837b00bu;
+
+TEST(DeterminismTest, TheSameFindingAndTraceIsDeterministic) {
   const Finding first = Make(FindingKind::kUseAfterFree, 17, 1);
-  DeterminismCheck c = CheckDeterminism(first, [&] { return std::optional<Finding>(first); });
+  DeterminismCheck c = CheckDeterminism(first, kHash, [&] { return Rerun{first, kHash}; });
   EXPECT_TRUE(c.deterministic) << c.message;
   ASSERT_TRUE(c.rerun.has_value());
   EXPECT_EQ(c.rerun->step, 17u);
@@ -43,19 +46,35 @@ TEST(DeterminismTest, AnotherStepThreadKindOrNoFindingIsNotDeterministic) {
       std::nullopt,                              // nothing at all
   };
   for (const std::optional<Finding>& again : reruns) {
-    DeterminismCheck c = CheckDeterminism(first, [&] { return again; });
+    DeterminismCheck c = CheckDeterminism(first, kHash, [&] { return Rerun{again, kHash}; });
     EXPECT_FALSE(c.deterministic) << c.message;
     EXPECT_NE(c.message.find("NOT DETERMINISTIC"), std::string::npos) << c.message;
   }
 }
 
-TEST(DeterminismTest, AFindingThrownByTheRerunIsItsFinding) {
+// The same finding at the same step after another interleaving is not the
+// same run: the trace hash tells them apart.
+TEST(DeterminismTest, TheSameFindingOnAnotherTraceIsNotDeterministic) {
+  const Finding first = Make(FindingKind::kUseAfterFree, 17, 1);
+  DeterminismCheck c = CheckDeterminism(first, kHash, [&] { return Rerun{first, kHash ^ 1}; });
+  EXPECT_FALSE(c.deterministic) << c.message;
+  EXPECT_NE(c.message.find("trace hash"), std::string::npos) << c.message;
+}
+
+// A finding thrown out of the re-run is its finding; its trace hash is
+// unknown then, so it cannot confirm the first run's trace.
+TEST(DeterminismTest, AFindingThrownByTheRerunIsItsFindingWithAnUnknownTrace) {
   const Finding first = Make(FindingKind::kDoubleFree, 5, 0);
-  DeterminismCheck same = CheckDeterminism(first, [&]() -> std::optional<Finding> { throw FindingException(first); });
-  EXPECT_TRUE(same.deterministic) << same.message;
+  DeterminismCheck same = CheckDeterminism(first, kHash, [&]() -> Rerun { throw FindingException(first); });
+  ASSERT_TRUE(same.rerun.has_value());
+  EXPECT_EQ(same.rerun->step, 5u);
+  EXPECT_FALSE(same.deterministic) << same.message;
+  EXPECT_NE(same.message.find("unknown"), std::string::npos) << same.message;
   DeterminismCheck other = CheckDeterminism(
-      first, [&]() -> std::optional<Finding> { throw FindingException(Make(FindingKind::kDoubleFree, 6, 0)); });
+      first, kHash, [&]() -> Rerun { throw FindingException(Make(FindingKind::kDoubleFree, 6, 0)); });
   EXPECT_FALSE(other.deterministic) << other.message;
+  ASSERT_TRUE(other.rerun.has_value());
+  EXPECT_EQ(other.rerun->step, 6u);
 }
 
 TEST(DeterminismTest, ARaceIsCheckedByItsTraceHash) {

@@ -47,20 +47,22 @@ TEST(VariantTest, EveryMutantNamesItsFindingAndNothingElseDoes) {
   for (const Variant& v : AllVariants()) {
     if (v.is_mutant) {
       ++mutants;
-      EXPECT_TRUE(std::regex_match(v.expected_finding, kKindName)) << v.name << ": '" << v.expected_finding << "'";
-      for (const std::string& k : v.also_found_as) EXPECT_TRUE(std::regex_match(k, kKindName)) << v.name << ": " << k;
-      if (!v.expected_finding_tsan.empty()) {
-        EXPECT_TRUE(std::regex_match(v.expected_finding_tsan, kKindName)) << v.name;
+      ASSERT_TRUE(v.expected_finding.has_value()) << v.name;
+      // Each kind is one of the closed set, with a stable upper-case name.
+      EXPECT_TRUE(std::regex_match(FindingKindName(*v.expected_finding), kKindName)) << v.name;
+      for (FindingKind k : v.also_found_as) {
+        EXPECT_TRUE(std::regex_match(FindingKindName(k), kKindName)) << v.name;
+        EXPECT_NE(k, *v.expected_finding) << v.name << ": also_found_as repeats the expected kind";
       }
       // Under TSan: the TSan-specific kind when there is one, else the same.
-      const std::string& tsan = v.expected_finding_tsan.empty() ? v.expected_finding : v.expected_finding_tsan;
+      const FindingKind tsan = v.expected_finding_tsan.value_or(*v.expected_finding);
       EXPECT_EQ(ExpectedFinding(v, /*under_tsan=*/true), tsan) << v.name;
       EXPECT_EQ(ExpectedFinding(v, /*under_tsan=*/false), v.expected_finding) << v.name;
     } else {
-      EXPECT_TRUE(v.expected_finding.empty()) << v.name;
-      EXPECT_TRUE(v.expected_finding_tsan.empty()) << v.name;
+      EXPECT_FALSE(v.expected_finding.has_value()) << v.name;
+      EXPECT_FALSE(v.expected_finding_tsan.has_value()) << v.name;
       EXPECT_TRUE(v.also_found_as.empty()) << v.name;
-      EXPECT_TRUE(ExpectedFinding(v, true).empty()) << v.name;
+      EXPECT_FALSE(ExpectedFinding(v, true).has_value()) << v.name;
     }
   }
   EXPECT_GE(mutants, 1);
