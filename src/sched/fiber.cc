@@ -91,19 +91,8 @@ Fiber::~Fiber() {
 FTF_SCHED_INTERNAL void Fiber::Start(Context* from) {
   started_ = true;
   StartArgs args{from, this};
-#if FTF_SCHED_TSAN
-  __tsan_switch_to_fiber(ctx_.tsan_fiber, /*__tsan_switch_to_fiber_no_sync=*/1u);
-#endif
-#if FTF_SCHED_ASAN
-  __sanitizer_start_switch_fiber(&from->asan_fake_stack, ctx_.stack_bottom, ctx_.stack_size);
-#endif
-  bctx::transfer_t t = bctx::jump_fcontext(ctx_.fctx, &args);
-  const void* bottom = nullptr;
-  size_t size = 0;
-#if FTF_SCHED_ASAN
-  __sanitizer_finish_switch_fiber(from->asan_fake_stack, &bottom, &size);
-#endif
-  NoteJumper(static_cast<Context*>(t.data), t.fctx, bottom, size);
+  BeforeJump(from, &ctx_, /*from_exits=*/false);
+  AfterResume(from, bctx::jump_fcontext(ctx_.fctx, &args));
 }
 
 FTF_SCHED_INTERNAL void Fiber::RunMain() {

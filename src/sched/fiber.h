@@ -62,26 +62,40 @@ FTF_SCHED_INTERNAL inline void NoteJumper(Context* jumper, void* jumper_fctx, co
 // between a scheduling point and the jump make switches cheaper.
 void SwitchContext(Context* from, Context* to, bool from_exits = false);
 
-FTF_SCHED_INTERNAL FTF_SCHED_ALWAYS_INLINE inline void SwitchContextInline(Context* from, Context* to,
-                                                                             bool from_exits = false) {
+// The sanitizers' half of a switch, right before the jump to `to` (TSan:
+// without synchronization, the scheduler must not order the logical threads
+// it interleaves; ASan: the stack being entered) ...
+FTF_SCHED_INTERNAL FTF_SCHED_ALWAYS_INLINE inline void BeforeJump(Context* from, Context* to, bool from_exits) {
 #if FTF_SCHED_TSAN
-  // Immediately before the jump, and without synchronization: the scheduler
-  // must not order the logical threads it interleaves.
   __tsan_switch_to_fiber(to->tsan_fiber, /*__tsan_switch_to_fiber_no_sync=*/1u);
 #endif
 #if FTF_SCHED_ASAN
   __sanitizer_start_switch_fiber(from_exits ? nullptr : &from->asan_fake_stack, to->stack_bottom, to->stack_size);
 #else
+  (void)from;
+  (void)to;
   (void)from_exits;
 #endif
-  boost::context::detail::transfer_t t = boost::context::detail::jump_fcontext(to->fctx, from);
-  // Resumed: t.data is the Context of whoever switched to us.
+}
+
+// ... and right after `from` is resumed: t.data is the Context of whoever
+// switched to it.
+FTF_SCHED_INTERNAL FTF_SCHED_ALWAYS_INLINE inline void AfterResume(Context* from,
+                                                                    boost::context::detail::transfer_t t) {
   const void* bottom = nullptr;
   size_t size = 0;
 #if FTF_SCHED_ASAN
   __sanitizer_finish_switch_fiber(from->asan_fake_stack, &bottom, &size);
+#else
+  (void)from;
 #endif
   NoteJumper(static_cast<Context*>(t.data), t.fctx, bottom, size);
+}
+
+FTF_SCHED_INTERNAL FTF_SCHED_ALWAYS_INLINE inline void SwitchContextInline(Context* from, Context* to,
+                                                                             bool from_exits = false) {
+  BeforeJump(from, to, from_exits);
+  AfterResume(from, boost::context::detail::jump_fcontext(to->fctx, from));
 }
 
 // Makes `self` the context of the code running now (the scheduler): records

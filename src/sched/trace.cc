@@ -111,23 +111,25 @@ FTF_SCHED_INTERNAL void Trace::RecordSwitch(int from, int to) {
   s.to = static_cast<int8_t>(to);
 }
 
+namespace {
+
+// Doubles an array of `used` elements held by `storage` (and seen through
+// `view`, which the hot path reads).
+template <typename T>
+void Double(std::unique_ptr<T[]>& storage, T*& view, size_t& capacity, size_t used) {
+  const size_t cap = capacity * 2;
+  auto bigger = std::make_unique<T[]>(cap);
+  for (size_t i = 0; i < used; ++i) bigger[i] = view[i];
+  storage = std::move(bigger);
+  capacity = cap;
+  view = storage.get();
+}
+
+}  // namespace
+
 void Trace::Grow() {
-  if (full_ && steps_ >= all_capacity_) {
-    const size_t cap = all_capacity_ * 2;
-    auto bigger = std::make_unique<TraceStep[]>(cap);
-    for (size_t i = 0; i < steps_; ++i) bigger[i] = all_[i];
-    all_storage_ = std::move(bigger);
-    all_capacity_ = cap;
-    all_ = all_storage_.get();
-  }
-  if (num_switches_ >= switches_capacity_) {
-    const size_t cap = switches_capacity_ * 2;
-    auto bigger = std::make_unique<ContextSwitch[]>(cap);
-    for (size_t i = 0; i < num_switches_; ++i) bigger[i] = switches_[i];
-    switches_storage_ = std::move(bigger);
-    switches_capacity_ = cap;
-    switches_ = switches_storage_.get();
-  }
+  if (full_ && steps_ >= all_capacity_) Double(all_storage_, all_, all_capacity_, steps_);
+  if (num_switches_ >= switches_capacity_) Double(switches_storage_, switches_, switches_capacity_, num_switches_);
 }
 
 std::vector<TraceStep> Trace::Steps() const {
