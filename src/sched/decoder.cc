@@ -81,6 +81,11 @@ FTF_SCHED_INTERNAL int DirectDecoder::Pick(const PickContext& c) {
   return next;
 }
 
+FTF_SCHED_INTERNAL bool DirectDecoder::TakeChoice() {
+  if (pos_ >= len_) return false;  // exhausted (or fallback mode): no
+  return (bytes_[pos_++] & 1u) != 0;
+}
+
 // ===== PctDecoder =====
 
 FTF_SCHED_INTERNAL uint8_t PctDecoder::NextByte() { return pos_ < len_ ? bytes_[pos_++] : 0; }
@@ -131,6 +136,11 @@ FTF_SCHED_INTERNAL int PctDecoder::Pick(const PickContext& c) {
     if (best < 0 || priority_[t] > priority_[best]) best = t;
   }
   return best;
+}
+
+FTF_SCHED_INTERNAL bool PctDecoder::TakeChoice() {
+  if (pos_ >= len_) return false;
+  return (bytes_[pos_++] & 1u) != 0;
 }
 
 // ===== ScheduleDecoder =====

@@ -49,6 +49,16 @@
 // FALLBACK: round robin in thread-index order with a fixed quantum (counted
 // in accesses, like a run length); a yield, a block or a finish ends it.
 //
+// CHOICES. Besides who runs next, a body may ask the decoder a yes/no
+// question it cannot answer itself (FiberExecutor::Choose: e.g. "does this
+// eval-breaker check find delayed frees due?"). A choice takes the next
+// unread schedule byte and answers bit 0; with no byte left it answers no.
+// A direct schedule shares its bytes with the thread picks (a choice moves
+// the later picks by one byte); PCT reads only its priority and change-point
+// bytes, so its choices come from the bytes after those. Bodies ask only
+// where the answer can matter, so programs that never reach such a point
+// decode exactly as before.
+//
 // Thread-safety: a decoder belongs to one executor; its decision methods run
 // inside fibers and are FTF_SCHED_INTERNAL (no TSan instrumentation, no
 // allocation). Reset allocates nothing either: bytes are borrowed.
@@ -111,6 +121,8 @@ class DirectDecoder {
   // length is not used up). Consumes one point of the run length if so.
   bool TryContinue();
   int Pick(const PickContext& c);
+  // A choice (see CHOICES above): the next byte's bit 0, false when exhausted.
+  bool TakeChoice();
   FTF_SCHED_INTERNAL size_t consumed() const { return pos_; }
   FTF_SCHED_INTERNAL bool exhausted() const { return pos_ >= len_; }
 
@@ -128,6 +140,9 @@ class PctDecoder {
   void Reset(const uint8_t* bytes, size_t len, int num_threads, int depth, uint32_t horizon,
              uint32_t fallback_quantum);
   int Pick(const PickContext& c);
+  // A choice (see CHOICES above): the next byte after the priorities and
+  // change points, bit 0; false when exhausted.
+  bool TakeChoice();
   FTF_SCHED_INTERNAL int priority(int thread) const { return priority_[thread]; }
   FTF_SCHED_INTERNAL uint64_t change_point(int j) const { return change_[j]; }
   FTF_SCHED_INTERNAL int num_change_points() const { return depth_ - 1; }
@@ -161,6 +176,9 @@ class ScheduleDecoder {
   FTF_SCHED_INTERNAL bool TryContinue() { return kind_ == program::ScheduleKind::kDirect && direct_.TryContinue(); }
   FTF_SCHED_INTERNAL int Pick(const PickContext& c) {
     return kind_ == program::ScheduleKind::kPct ? pct_.Pick(c) : direct_.Pick(c);
+  }
+  FTF_SCHED_INTERNAL bool TakeChoice() {
+    return kind_ == program::ScheduleKind::kPct ? pct_.TakeChoice() : direct_.TakeChoice();
   }
   FTF_SCHED_INTERNAL program::ScheduleKind kind() const { return kind_; }
   const DirectDecoder& direct() const { return direct_; }
