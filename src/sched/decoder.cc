@@ -45,6 +45,7 @@ FTF_SCHED_INTERNAL void DirectDecoder::Reset(const uint8_t* bytes, size_t len, u
   bytes_ = bytes;
   len_ = len;
   pos_ = 0;
+  choices_ = 0;
   left_ = 0;
   fallback_.Reset(fallback_quantum);
 }
@@ -81,10 +82,13 @@ FTF_SCHED_INTERNAL int DirectDecoder::Pick(const PickContext& c) {
   return next;
 }
 
-FTF_SCHED_INTERNAL bool DirectDecoder::TakeChoice() {
-  if (pos_ >= len_) return false;  // exhausted (or fallback mode): no
-  return (bytes_[pos_++] & 1u) != 0;
+// The k-th choice reads byte len-1-k (decoder.h, CHOICES).
+FTF_SCHED_INTERNAL static bool ChoiceFromEnd(const uint8_t* bytes, size_t len, size_t* taken) {
+  if (*taken >= len) return false;
+  return (bytes[len - 1 - (*taken)++] & 1u) != 0;
 }
+
+FTF_SCHED_INTERNAL bool DirectDecoder::TakeChoice() { return ChoiceFromEnd(bytes_, len_, &choices_); }
 
 // ===== PctDecoder =====
 
@@ -95,6 +99,7 @@ FTF_SCHED_INTERNAL void PctDecoder::Reset(const uint8_t* bytes, size_t len, int 
   bytes_ = bytes;
   len_ = len;
   pos_ = 0;
+  choices_ = 0;
   num_threads_ = num_threads < 1 ? 1 : (num_threads > kMaxThreads ? kMaxThreads : num_threads);
   depth_ = depth < 1 ? 1 : (depth > kMaxDepth ? kMaxDepth : depth);
   if (horizon == 0) horizon = 1;
@@ -138,10 +143,7 @@ FTF_SCHED_INTERNAL int PctDecoder::Pick(const PickContext& c) {
   return best;
 }
 
-FTF_SCHED_INTERNAL bool PctDecoder::TakeChoice() {
-  if (pos_ >= len_) return false;
-  return (bytes_[pos_++] & 1u) != 0;
-}
+FTF_SCHED_INTERNAL bool PctDecoder::TakeChoice() { return ChoiceFromEnd(bytes_, len_, &choices_); }
 
 // ===== ScheduleDecoder =====
 

@@ -63,7 +63,8 @@ program::ScheduleSpec Direct(std::vector<uint8_t> bytes) {
 
 TEST(ReclamationTest, DelayedFreeIsProcessedMidRunWhereTheScheduleSaysAndTheBlockIsReused) {
   sched::FiberExecutor ex;
-  // F9: T1 to the end; F8: T0 to the end; 01: the choice at T0's boundary.
+  // F9: T1 to the end; F8: T0 to the end; the last byte, 01, is the first
+  // choice: the one at T0's boundary.
   auto p = std::make_unique<ReclaimProgram>();
   sched::RunResult r = ex.Run(2, [&](int t) { p->Body(ex, t); }, Direct({0xF9, 0xF8, 0x01}));
   ASSERT_EQ(r.outcome, sched::Outcome::kOk) << r.description;
@@ -93,7 +94,7 @@ TEST(ReclamationTest, TheRunnerAsksAtTheBoundaryAfterARetirement) {
       program::LoadProgramFile((testing::SourceDir() / "tests/runner/programs/keys_freed_under_lookup.txt").string());
   ASSERT_TRUE(p.ok()) << p.status().message();
   program::Program no = *p;
-  no.schedule.bytes[2] = 0x00;  // the choice byte
+  no.schedule.bytes.back() = 0x00;  // the first choice
   Runner runner;
   testing::Replay locked_yes = testing::Run(runner, *p, "locked");
   testing::Replay locked_no = testing::Run(runner, no, "locked");

@@ -233,33 +233,37 @@ TEST(ScheduleDecoderTest, KindSelectsTheDecoder) {
   EXPECT_FALSE(d.TryContinue());  // PCT decides at every point
 }
 
-// Choices (decoder.h, CHOICES): the next unread byte's bit 0, no once the
-// bytes are used up. A direct schedule shares the bytes with the picks.
-TEST(DirectDecoderTest, ChoicesTakeTheNextByteAndSayNoWhenExhausted) {
-  const uint8_t bytes[] = {0x01, 0x03, 0x02, 0x00};
+// Choices (decoder.h, CHOICES): bit 0 of the bytes from the end, no once
+// every byte was used; they never move the picks.
+TEST(DirectDecoderTest, ChoicesReadTheBytesFromTheEndAndLeaveThePicksAlone) {
+  const uint8_t bytes[] = {0x01, 0x00, 0x02, 0x03};
   DirectDecoder d;
   d.Reset(bytes, sizeof(bytes), 8);
   EXPECT_EQ(d.Pick(At(kAll3, -1, PickReason::kStart)), 1);
-  EXPECT_TRUE(d.TakeChoice());   // 0x03: bit 0 set
+  EXPECT_TRUE(d.TakeChoice());   // 0x03
   EXPECT_FALSE(d.TakeChoice());  // 0x02
-  EXPECT_EQ(d.consumed(), 3u);
-  EXPECT_EQ(d.Pick(At(kAll3, 1, PickReason::kYield, 1)), 0);  // the pick after the choices gets 0x00
-  EXPECT_FALSE(d.TakeChoice());  // exhausted: no
-  EXPECT_EQ(d.consumed(), 4u);
+  EXPECT_EQ(d.Pick(At(kAll3, 1, PickReason::kYield, 1)), 0);  // the second byte, as without choices
+  EXPECT_FALSE(d.TakeChoice());  // 0x00
+  EXPECT_TRUE(d.TakeChoice());   // 0x01
+  EXPECT_FALSE(d.TakeChoice());  // every byte used: no
+  EXPECT_EQ(d.consumed(), 2u);
 }
 
-TEST(PctDecoderTest, ChoicesComeAfterThePriorityAndChangePointBytes) {
-  // n = 2, depth 2: one shuffle byte and two change-point bytes, then choices.
-  const uint8_t bytes[] = {0x01, 0x01, 0x01, 0x01, 0x00, 0x01};
-  PctDecoder d;
-  d.Reset(bytes, sizeof(bytes), 2, /*depth=*/2, /*horizon=*/100, 8);
-  const int first = d.Pick(At(0b11, -1, PickReason::kStart));
+TEST(PctDecoderTest, ChoicesReadTheBytesFromTheEndAndLeaveThePrioritiesAlone) {
+  // n = 2, depth 2: one shuffle byte and two change-point bytes.
+  const uint8_t with[] = {0x01, 0x01, 0x01, 0x00, 0x01};
+  const uint8_t without[] = {0x01, 0x01, 0x01};
+  PctDecoder d, e;
+  d.Reset(with, sizeof(with), 2, /*depth=*/2, /*horizon=*/100, 8);
+  e.Reset(without, sizeof(without), 2, /*depth=*/2, /*horizon=*/100, 8);
   EXPECT_TRUE(d.TakeChoice());
   EXPECT_FALSE(d.TakeChoice());
+  for (int t = 0; t < 2; ++t) EXPECT_EQ(d.priority(t), e.priority(t));
+  EXPECT_EQ(d.change_point(0), e.change_point(0));
+  EXPECT_TRUE(d.TakeChoice());
+  EXPECT_TRUE(d.TakeChoice());
   EXPECT_TRUE(d.TakeChoice());
   EXPECT_FALSE(d.TakeChoice());  // exhausted
-  // Choices do not move PCT's decisions.
-  EXPECT_EQ(d.Pick(At(0b11, first, PickReason::kPoint, 1, 0b11)), first);
 }
 
 }  // namespace
