@@ -96,6 +96,20 @@ std::vector<uint64_t> ValueLog::Stored(uint64_t holder_id, uint32_t key) const {
 }
 
 bool OffsetValidForCurrentType(const core::Object* owner, std::string_view name, size_t offset, std::string* why) {
+  // What the block really holds first: after a class assignment that should
+  // have been refused, the current type is already wrong and may well have
+  // the member at this offset, past the slots the object was allocated with.
+  const uint32_t held = owner->nslots();
+  if (offset < core::SlotOffset(0) || offset >= core::SlotOffset(held) ||
+      (offset - core::SlotOffset(0)) % sizeof(core::Cell<core::Object*>) != 0) {
+    if (why != nullptr) {
+      const core::Type* t = owner->ob_type.Peek();
+      *why = absl::StrFormat("the block holds %d slot(s) (offsets %d..%d); offset %d is outside them (current type %s)",
+                             held, core::SlotOffset(0), core::SlotOffset(held) - 1, offset,
+                             t != nullptr ? t->name : std::string("none"));
+    }
+    return false;
+  }
   const core::Type* t = owner->ob_type.Peek();
   if (t == nullptr) {
     if (why != nullptr) *why = "the object has no heap type (bare object)";

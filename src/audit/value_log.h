@@ -14,7 +14,10 @@
 // the byte offset from its inline cache; it must be the offset of the member
 // with the instruction's name in the object's current type
 // (find_name_in_mro, Objects/typeobject.c), or the instruction touched the
-// wrong slot (or past the object).
+// wrong slot (or past the object). The block's own slot count is checked
+// first: when a class assignment that should have been refused went through,
+// the current type is already wrong and may have the member at an offset
+// past the slots the object really has.
 //
 // Thread-safety: none (the ledger serialises access).
 
@@ -81,9 +84,10 @@ class ValueLog {
   std::vector<int32_t> table_;  // open addressing (linear probing), power-of-two size; kNone = empty
 };
 
-// Whether `offset` is the offset of the member called `name` in the current
-// type of `owner` (read with Peek). On false, `why` says what the offset is
-// in that type instead. `owner` must be a live object.
+// Whether `offset` is one of the slots the block of `owner` was allocated
+// with (BlockHeader::nslots) and the offset of the member called `name` in
+// its current type (read with Peek). On false, `why` says which rule the
+// offset broke. `owner` must be a live object.
 bool OffsetValidForCurrentType(const core::Object* owner, std::string_view name, size_t offset, std::string* why);
 
 }  // namespace ftf::audit

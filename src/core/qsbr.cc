@@ -96,6 +96,17 @@ uint64_t QsbrAdvance(Runtime& rt) { return rt.qsbr.wr_seq.FetchAddSeqCst(kQsbrIn
 
 uint64_t QsbrSharedNext(Runtime& rt) { return rt.qsbr.wr_seq.LoadAcquire() + kQsbrIncr; }
 
+namespace {
+
+// Models `qsbr->should_process = true` plus the eval-breaker request.
+void RequestProcessing(ThreadState& ts) {
+  if (ts.qsbr_should_process) return;
+  ts.qsbr_should_process = true;
+  ts.eval_breaker.FetchOrSeqCst(kEvalProcessDelayed);
+}
+
+}  // namespace
+
 uint64_t QsbrDeferredAdvance(ThreadState& ts, size_t size) {
   QsbrShared& q = ts.rt->qsbr;
   ++ts.qsbr_deferred_count;
@@ -103,16 +114,33 @@ uint64_t QsbrDeferredAdvance(ThreadState& ts, size_t size) {
   if (ts.qsbr_deferred_count >= q.deferred_limit || ts.qsbr_deferred_memory > q.free_mem_limit) {
     ts.qsbr_deferred_count = 0;
     ts.qsbr_deferred_memory = 0;
-    if (!ts.qsbr_should_process) {
-      ts.qsbr_should_process = true;
-      ts.eval_breaker.FetchOrSeqCst(kEvalProcessDelayed);
-    }
+    RequestProcessing(ts);
     return QsbrAdvance(*ts.rt);
   }
   return QsbrSharedNext(*ts.rt);
 }
 
-bool QsbrGoalReached(Runtime& rt, uint64_t goal) { return QsbrLeq(goal, rt.qsbr.rd_seq.LoadSeqCst()); }
+bool QsbrHasPending(const ThreadState& ts) { return ts.delayed_rd < ts.delayed.size(); }
+
+void QsbrReachThreshold(ThreadState& ts) {
+  if (!QsbrHasPending(ts)) return;
+  // Goals are never behind wr_seq + 2, and the newest is the largest: once
+  // wr_seq has reached it, every pending goal is covered by a write already.
+  const uint64_t newest = ts.delayed.back().goal;
+  if (QsbrLt(ts.rt->qsbr.wr_seq.LoadAcquire(), newest)) {
+    ts.qsbr_deferred_count = 0;
+    ts.qsbr_deferred_memory = 0;
+    QsbrAdvance(*ts.rt);
+  }
+  RequestProcessing(ts);
+}
+
+bool QsbrGoalReached(Runtime& rt, uint64_t goal) {
+  // The mutant compares with what was written, not with what every reader
+  // has observed: a goal counts as reached as soon as wr_seq passed it.
+  if (rt.faults.qsbr_goal_reached_reads_wr_seq) return QsbrLeq(goal, rt.qsbr.wr_seq.LoadSeqCst());
+  return QsbrLeq(goal, rt.qsbr.rd_seq.LoadSeqCst());
+}
 
 bool QsbrPoll(ThreadState& ts, uint64_t goal) {
   if (QsbrGoalReached(*ts.rt, goal)) return true;

@@ -25,6 +25,17 @@
 // As in CPython, every 254 queued items (one chunk) the queue is processed
 // on the spot.
 //
+// When the threshold is reached is the input's choice. A fuzz program retires
+// a handful of blocks (dict keys) while CPython counts every deferred free of
+// the process, list arrays and object pages included, so with the counters
+// alone nothing retired would ever be freed within a run. Instead, at each
+// operation boundary of a thread with pending items (where CPython's
+// _CHECK_PERIODIC checks the eval breaker) the schedule decides whether the
+// threshold has just been reached: QsbrReachThreshold advances wr_seq if the
+// newest item's goal is still ahead of it (what the retirement crossing the
+// threshold does) and sets should_process; the eval-breaker check that
+// follows reports the quiescent state and runs _PyMem_ProcessDelayed.
+//
 // Thread-safety: QsbrShared's sequences are Cells; ts.delayed and the
 // counters are owner-only; QsbrShared::queue (items abandoned by exited
 // threads) is guarded by QsbrShared::queue_mutex.
@@ -92,6 +103,15 @@ bool QsbrGoalReached(Runtime& rt, uint64_t goal);
 // Models _Py_qsbr_poll: goal reached, else scan the online threads' sequences
 // (after a seq_cst fence), CAS rd_seq forward to the minimum, and compare again.
 bool QsbrPoll(ThreadState& ts, uint64_t goal);
+
+// Whether the thread has delayed items not processed yet. Owner only; reads
+// no shared memory, so asking is not a scheduling point.
+bool QsbrHasPending(const ThreadState& ts);
+// The deferral threshold is reached now (see the policy above): wr_seq
+// advances if the newest pending goal is ahead of it, and should_process is
+// set (with kEvalProcessDelayed). The caller then runs the eval-breaker check
+// (SafePoint, stw.h), which processes the queue.
+void QsbrReachThreshold(ThreadState& ts);
 
 // Models _PyMem_FreeDelayed: free raw block `p` (from AllocRaw) once every
 // thread has passed a quiescent state. Frees at once if the world is stopped.

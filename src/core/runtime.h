@@ -65,6 +65,9 @@ struct Faults {
   bool qsbr_free_immediately = false;
   // The QSBR poll scan ignores the threads' sequences (min = wr_seq).
   bool qsbr_poll_ignores_threads = false;
+  // _Py_qbsr_goal_reached compares the goal with wr_seq instead of rd_seq
+  // (Variant::qsbr_goal_reached_reads_wr_seq; the runner copies it here).
+  bool qsbr_goal_reached_reads_wr_seq = false;
 };
 
 class Runtime {

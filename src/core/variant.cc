@@ -170,6 +170,22 @@ std::vector<Variant> MakeVariants() {
     x.global_specialize_lock = GlobalSpecializeLock::kNone;
     add(x);
   }
+  {
+    Variant x;
+    x.name = "mutant_qsbr_goal_vs_wr_seq";
+    x.description =
+        "_Py_qbsr_goal_reached reads wr_seq instead of rd_seq: dict keys retired by a resize are freed once the "
+        "write sequence passed their goal, under a LOAD_GLOBAL that still reads them";
+    // The keys are raw memory (malloc/free): no refcount event shows the
+    // early free to the ledger. TSan sees the free race with the reader's
+    // accesses; ASan sees the reader's next load of the freed keys.
+    x.expected_finding = FindingKind::kDataRace;
+    x.also_found_as = {FindingKind::kAsan};
+    x.fuzz_targets = {"globals_fuzzer"};
+    x.is_mutant = true;
+    x.qsbr_goal_reached_reads_wr_seq = true;
+    add(x);
+  }
   return v;
 }
 

@@ -103,6 +103,12 @@ struct Variant {
   // lookup re-reads the entry's key (locked_popitem_fixed; see
   // findings/20261122-load-global-module-popitem-entry-reuse.md).
   bool recheck_after_value_load = false;
+
+  // QSBR (qsbr.h): _Py_qbsr_goal_reached compares a goal with wr_seq instead
+  // of rd_seq, so a delayed free whose goal the write sequence has passed is
+  // done while a reader that never reported a quiescent state still holds
+  // the block (mutant_qsbr_goal_vs_wr_seq).
+  bool qsbr_goal_reached_reads_wr_seq = false;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without

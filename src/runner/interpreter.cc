@@ -6,6 +6,7 @@
 #include "core/critical_section.h"
 #include "core/member.h"
 #include "core/object.h"
+#include "core/qsbr.h"
 #include "core/refcount.h"
 #include "core/stw.h"
 #include "runner/world.h"
@@ -47,6 +48,15 @@ void World::RunThread(int t) {
     Execute(ts, t, ops[i], obs);
     if (record_) observations_[static_cast<size_t>(t)].push_back(obs);
     exec_.NoteProgress();
+    // An operation boundary is where CPython's _CHECK_PERIODIC checks the
+    // eval breaker. With delayed frees pending, the input decides whether
+    // their threshold is reached here (core/qsbr.h): then the check reports
+    // the quiescent state and processes them. Without pending items nothing
+    // is asked, so such programs decode and run exactly as before.
+    if (core::QsbrHasPending(ts) && exec_.Choose()) {
+      core::QsbrReachThreshold(ts);
+      core::SafePoint(ts);
+    }
   }
   // The thread's locals die with it.
   ledger_.BeginOp(t, -1, 0xFF);

@@ -18,8 +18,11 @@
 //   globals/builtins    StoreGlobal, DeleteGlobal, InvalidateGlobals, DictPopItem...
 //   quiescent           SafePoint (eval-breaker check: STW, BRC merge, QSBR)
 //   yield               an executor scheduling point
-// Safe points happen only at `quiescent`, thread start and thread exit, as
-// in CPython only some instructions check the eval breaker.
+// Safe points happen at `quiescent`, thread start and thread exit, as in
+// CPython only some instructions check the eval breaker; and, while the
+// thread has QSBR-delayed frees pending, at an operation boundary where the
+// schedule says their threshold is reached (core/qsbr.h), so reclamation
+// can happen anywhere in a run.
 
 #ifndef FTF_RUNNER_RUNNER_H_
 #define FTF_RUNNER_RUNNER_H_

@@ -160,6 +160,10 @@ class FiberExecutor final : public core::SchedHook {
   // --- for bodies (fiber side) --------------------------------------------
   // The interpreter completed an operation (resets the livelock budget).
   void NoteProgress();
+  // A yes/no decision of the input at a point of the body's choosing (not a
+  // scheduling point: no step, no switch): the schedule decoder's next choice
+  // (decoder.h, CHOICES). Deterministic like every other decision.
+  bool Choose();
   // Attaches `note` to every later step of the calling thread (e.g. operation
   // index << 32 | object id), for reports; not part of the trace hash.
   void SetNote(uint64_t note);

@@ -152,6 +152,11 @@ FTF_SCHED_INTERNAL void FiberExecutor::AbandonPoint() {
 
 FTF_SCHED_INTERNAL void FiberExecutor::NoteProgress() { last_progress_step_ = trace_.steps(); }
 
+FTF_SCHED_INTERNAL bool FiberExecutor::Choose() {
+  if (!in_run_ || abandoning_) return false;
+  return decoder_.TakeChoice();
+}
+
 FTF_SCHED_INTERNAL void FiberExecutor::SetNote(uint64_t note) {
   if (cur_ >= 0) slots_[cur_].note = note;
 }

@@ -45,6 +45,7 @@ FTF_SCHED_INTERNAL void DirectDecoder::Reset(const uint8_t* bytes, size_t len, u
   bytes_ = bytes;
   len_ = len;
   pos_ = 0;
+  choices_ = 0;
   left_ = 0;
   fallback_.Reset(fallback_quantum);
 }
@@ -81,6 +82,14 @@ FTF_SCHED_INTERNAL int DirectDecoder::Pick(const PickContext& c) {
   return next;
 }
 
+// The k-th choice reads byte len-1-k (decoder.h, CHOICES).
+FTF_SCHED_INTERNAL static bool ChoiceFromEnd(const uint8_t* bytes, size_t len, size_t* taken) {
+  if (*taken >= len) return false;
+  return (bytes[len - 1 - (*taken)++] & 1u) != 0;
+}
+
+FTF_SCHED_INTERNAL bool DirectDecoder::TakeChoice() { return ChoiceFromEnd(bytes_, len_, &choices_); }
+
 // ===== PctDecoder =====
 
 FTF_SCHED_INTERNAL uint8_t PctDecoder::NextByte() { return pos_ < len_ ? bytes_[pos_++] : 0; }
@@ -90,6 +99,7 @@ FTF_SCHED_INTERNAL void PctDecoder::Reset(const uint8_t* bytes, size_t len, int 
   bytes_ = bytes;
   len_ = len;
   pos_ = 0;
+  choices_ = 0;
   num_threads_ = num_threads < 1 ? 1 : (num_threads > kMaxThreads ? kMaxThreads : num_threads);
   depth_ = depth < 1 ? 1 : (depth > kMaxDepth ? kMaxDepth : depth);
   if (horizon == 0) horizon = 1;
@@ -132,6 +142,8 @@ FTF_SCHED_INTERNAL int PctDecoder::Pick(const PickContext& c) {
   }
   return best;
 }
+
+FTF_SCHED_INTERNAL bool PctDecoder::TakeChoice() { return ChoiceFromEnd(bytes_, len_, &choices_); }
 
 // ===== ScheduleDecoder =====
 

@@ -49,6 +49,16 @@
 // FALLBACK: round robin in thread-index order with a fixed quantum (counted
 // in accesses, like a run length); a yield, a block or a finish ends it.
 //
+// CHOICES. Besides who runs next, a body may ask the decoder a yes/no
+// question it cannot answer itself (FiberExecutor::Choose: e.g. "does this
+// eval-breaker check find delayed frees due?"). Choices read the schedule
+// from its other end: the k-th choice of a run answers bit 0 of byte
+// len-1-k; with k >= len the answer is no. So choices never move the picks
+// (the last bytes of an input are the first choices, and the fuzzer can
+// flip them without disturbing the interleaving), and bodies ask only where
+// the answer can matter: programs that never reach such a point run
+// exactly as before.
+//
 // Thread-safety: a decoder belongs to one executor; its decision methods run
 // inside fibers and are FTF_SCHED_INTERNAL (no TSan instrumentation, no
 // allocation). Reset allocates nothing either: bytes are borrowed.
@@ -111,6 +121,8 @@ class DirectDecoder {
   // length is not used up). Consumes one point of the run length if so.
   bool TryContinue();
   int Pick(const PickContext& c);
+  // A choice (see CHOICES above).
+  bool TakeChoice();
   FTF_SCHED_INTERNAL size_t consumed() const { return pos_; }
   FTF_SCHED_INTERNAL bool exhausted() const { return pos_ >= len_; }
 
@@ -118,6 +130,7 @@ class DirectDecoder {
   const uint8_t* bytes_ = nullptr;
   size_t len_ = 0;
   size_t pos_ = 0;
+  size_t choices_ = 0;  // choices taken, from the end of the bytes
   uint32_t left_ = 0;
   RoundRobin fallback_;
 };
@@ -128,6 +141,8 @@ class PctDecoder {
   void Reset(const uint8_t* bytes, size_t len, int num_threads, int depth, uint32_t horizon,
              uint32_t fallback_quantum);
   int Pick(const PickContext& c);
+  // A choice (see CHOICES above).
+  bool TakeChoice();
   FTF_SCHED_INTERNAL int priority(int thread) const { return priority_[thread]; }
   FTF_SCHED_INTERNAL uint64_t change_point(int j) const { return change_[j]; }
   FTF_SCHED_INTERNAL int num_change_points() const { return depth_ - 1; }
@@ -139,6 +154,7 @@ class PctDecoder {
   const uint8_t* bytes_ = nullptr;
   size_t len_ = 0;
   size_t pos_ = 0;
+  size_t choices_ = 0;  // choices taken, from the end of the bytes
   int num_threads_ = 0;
   int depth_ = 1;
   int priority_[kMaxThreads] = {};
@@ -161,6 +177,9 @@ class ScheduleDecoder {
   FTF_SCHED_INTERNAL bool TryContinue() { return kind_ == program::ScheduleKind::kDirect && direct_.TryContinue(); }
   FTF_SCHED_INTERNAL int Pick(const PickContext& c) {
     return kind_ == program::ScheduleKind::kPct ? pct_.Pick(c) : direct_.Pick(c);
+  }
+  FTF_SCHED_INTERNAL bool TakeChoice() {
+    return kind_ == program::ScheduleKind::kPct ? pct_.TakeChoice() : direct_.TakeChoice();
   }
   FTF_SCHED_INTERNAL program::ScheduleKind kind() const { return kind_; }
   const DirectDecoder& direct() const { return direct_; }

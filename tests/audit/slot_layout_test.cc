@@ -85,6 +85,30 @@ TEST_F(SlotLayoutTest, NoBadLayoutWhenTheGuardDeopts) {
   EXPECT_FALSE(ledger_.has_finding());
 }
 
+// A class assignment whose compatibility check was skipped gives a 2-slot
+// object a 3-slot type. The current type has 'c' at the offset a site
+// specialized for that type caches, but the block has no third slot: the
+// check must go by what the block holds, not by the (already wrong) type.
+TEST_F(SlotLayoutTest, OffsetPastTheBlockIsBadLayoutEvenWhenTheCurrentTypeHasIt) {
+  core::Type* tc = sys_.NewHeapType(T(0), "TC", {{"a"}, {"b"}, {"c"}});
+  const size_t c_offset = core::FindMember(tc, "c")->offset;
+  ASSERT_EQ(c_offset, core::SlotOffset(2));
+  core::Type* before = xa_->ob_type.Peek();
+  xa_->ob_type.Init(tc);  // the refused __class__ assignment, let through
+  std::string why;
+  EXPECT_FALSE(OffsetValidForCurrentType(xa_, "c", c_offset, &why));
+  EXPECT_NE(why.find("the block holds 2 slot(s)"), std::string::npos) << why;
+  std::optional<Finding> f = Catch([&] { ledger_.CheckSpecializedAccess(T(0), xa_, "c", c_offset); });
+  xa_->ob_type.Init(before);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->kind, FindingKind::kBadLayout);
+  EXPECT_EQ(f->main_object(), core::ObjectId(xa_));
+  // The control: an object allocated with TC's three slots is fine.
+  Object* xc = core::NewInstance(T(0), tc);
+  EXPECT_TRUE(OffsetValidForCurrentType(xc, "c", c_offset, nullptr));
+  core::Decref(T(0), xc);
+}
+
 TEST_F(LedgerTest, LoadOfNoneFromANullObjectSlotIsNotAWrongValue) {
   Object* x = core::NewObject(T(0), 1);
   holders_.regs[0][0] = x;

@@ -231,6 +231,53 @@ TEST_F(QsbrTest, WorldStoppedFreesAtOnce) {
   rt_.stw.world_stopped.Poke(0);
 }
 
+// The input decides when the deferral threshold is reached (qsbr.h): with
+// the default limit nothing retired would be due within a program.
+TEST_F(QsbrTest, ReachThresholdAdvancesOnlyWhatIsNotCoveredYet) {
+  rt_.qsbr.deferred_limit = 10;
+  EXPECT_FALSE(QsbrHasPending(T(0)));
+  QsbrReachThreshold(T(0));  // nothing pending: nothing happens
+  EXPECT_EQ(Wr(), 1u);
+  EXPECT_FALSE(T(0).qsbr_should_process);
+  FreeDelayed(T(0), AllocRaw(T(0), 16));
+  EXPECT_TRUE(QsbrHasPending(T(0)));
+  EXPECT_EQ(T(0).delayed.back().goal, 3u);
+  EXPECT_EQ(Wr(), 1u);  // the first retirement does not write
+  QsbrReachThreshold(T(0));
+  EXPECT_EQ(Wr(), 3u);  // now the goal is covered by a write
+  EXPECT_TRUE(T(0).qsbr_should_process);
+  EXPECT_NE(T(0).eval_breaker.Peek() & kEvalProcessDelayed, 0u);
+  QsbrReachThreshold(T(0));
+  EXPECT_EQ(Wr(), 3u);  // already covered: no second advance
+  // Still the readers decide: T1 and T2 have not passed a quiescent state.
+  QsbrQuiescentState(T(0));
+  ProcessDelayed(T(0));
+  EXPECT_EQ(LiveRaw(0), 1u);
+  EXPECT_FALSE(T(0).qsbr_should_process);
+  QsbrQuiescentState(T(1));
+  QsbrDetach(T(2));
+  ProcessDelayed(T(0));
+  EXPECT_EQ(LiveRaw(0), 0u);
+  EXPECT_FALSE(QsbrHasPending(T(0)));
+  QsbrAttach(T(2));
+  rt_.qsbr.deferred_limit = 1;
+}
+
+// mutant_qsbr_goal_vs_wr_seq: the goal compared with wr_seq, not rd_seq.
+TEST_F(QsbrTest, FaultGoalReachedReadsWrSeq) {
+  rt_.qsbr.deferred_limit = 10;
+  FreeDelayed(T(0), AllocRaw(T(0), 8));
+  QsbrReachThreshold(T(0));
+  QsbrQuiescentState(T(0));
+  ProcessDelayed(T(0));
+  EXPECT_EQ(LiveRaw(0), 1u);  // correct: T1 and T2 still hold it
+  rt_.faults.qsbr_goal_reached_reads_wr_seq = true;
+  ProcessDelayed(T(0));
+  EXPECT_EQ(LiveRaw(0), 0u);  // T1, T2 never passed a quiescent state: the bug
+  rt_.faults.qsbr_goal_reached_reads_wr_seq = false;
+  rt_.qsbr.deferred_limit = 1;
+}
+
 TEST_F(QsbrTest, FaultFreeImmediately) {
   rt_.faults.qsbr_free_immediately = true;
   FreeDelayed(T(0), AllocRaw(T(0), 8));

@@ -233,5 +233,38 @@ TEST(ScheduleDecoderTest, KindSelectsTheDecoder) {
   EXPECT_FALSE(d.TryContinue());  // PCT decides at every point
 }
 
+// Choices (decoder.h, CHOICES): bit 0 of the bytes from the end, no once
+// every byte was used; they never move the picks.
+TEST(DirectDecoderTest, ChoicesReadTheBytesFromTheEndAndLeaveThePicksAlone) {
+  const uint8_t bytes[] = {0x01, 0x00, 0x02, 0x03};
+  DirectDecoder d;
+  d.Reset(bytes, sizeof(bytes), 8);
+  EXPECT_EQ(d.Pick(At(kAll3, -1, PickReason::kStart)), 1);
+  EXPECT_TRUE(d.TakeChoice());   // 0x03
+  EXPECT_FALSE(d.TakeChoice());  // 0x02
+  EXPECT_EQ(d.Pick(At(kAll3, 1, PickReason::kYield, 1)), 0);  // the second byte, as without choices
+  EXPECT_FALSE(d.TakeChoice());  // 0x00
+  EXPECT_TRUE(d.TakeChoice());   // 0x01
+  EXPECT_FALSE(d.TakeChoice());  // every byte used: no
+  EXPECT_EQ(d.consumed(), 2u);
+}
+
+TEST(PctDecoderTest, ChoicesReadTheBytesFromTheEndAndLeaveThePrioritiesAlone) {
+  // n = 2, depth 2: one shuffle byte and two change-point bytes.
+  const uint8_t with[] = {0x01, 0x01, 0x01, 0x00, 0x01};
+  const uint8_t without[] = {0x01, 0x01, 0x01};
+  PctDecoder d, e;
+  d.Reset(with, sizeof(with), 2, /*depth=*/2, /*horizon=*/100, 8);
+  e.Reset(without, sizeof(without), 2, /*depth=*/2, /*horizon=*/100, 8);
+  EXPECT_TRUE(d.TakeChoice());
+  EXPECT_FALSE(d.TakeChoice());
+  for (int t = 0; t < 2; ++t) EXPECT_EQ(d.priority(t), e.priority(t));
+  EXPECT_EQ(d.change_point(0), e.change_point(0));
+  EXPECT_TRUE(d.TakeChoice());
+  EXPECT_TRUE(d.TakeChoice());
+  EXPECT_TRUE(d.TakeChoice());
+  EXPECT_FALSE(d.TakeChoice());  // exhausted
+}
+
 }  // namespace
 }  // namespace ftf::sched
