@@ -132,6 +132,23 @@ TEST(SignatureTest, ARaceIsSignedByItsPlainWriteWhoeverNoticedIt) {
             "race core/slot_access.cc:133");
 }
 
+// The partner is an access the finding's access races with, not merely the
+// last one of another thread: T1's store is ordered before T2's load by the
+// flag, T0's is not.
+TEST(SignatureTest, ThePartnerIsARacingAccessNotTheLastConflictingOne) {
+  const std::vector<Access> steps = {
+      {0, kStore, kPlain, kSlotAccess, 133, &g_slot},  // 1: never synchronized with T2
+      {1, kStore, kPlain, kMember, 150, &g_slot},      // 2: T1's store ...
+      {1, kStore, kSeqCst, kMember, 60, &g_refcnt},    // 3: ... published
+      {2, kLoad, kSeqCst, kMember, 61, &g_refcnt},     // 4: T2 acquires it
+      {2, kLoad, kSeqCst, kMember, 88, &g_slot},       // 5: races with step 1 only
+  };
+  sched::Trace trace;
+  Fill(trace, steps);
+  EXPECT_EQ(RootCause(At(FindingKind::kDataRace, 2, 5, "core/member.cc:88"), &trace, nullptr),
+            "race core/slot_access.cc:133");
+}
+
 // The plain load of the old value (slot_access.cc:132) racing with another
 // writer's atomic store is the read half of the same plain store: one cause.
 TEST(SignatureTest, TheReadHalfOfAPlainReadModifyWriteIsNamedByItsWrite) {
