@@ -131,7 +131,10 @@ class FindingStore:
             d = os.path.join(root, "findings", t)
             if os.path.isdir(d):
                 for k in os.listdir(d):
-                    self.seen.setdefault(k.rsplit("-", 1)[-1], ("seen", os.path.join("findings", t, k)))
+                    # KIND-<hash>: the hash is the dedup id; KIND-unclassified stays whole.
+                    h = k.rsplit("-", 1)[-1]
+                    key = h if re.fullmatch(r"[0-9a-f]{16}", h) else k
+                    self.seen.setdefault(key, ("seen", os.path.join("findings", t, k)))
 
     def replay_clean(self, san, target, inp, fix):
         code, out, err = run_tool([self.ftf_for(san), "repro", inp, "--variant=" + fix], timeout=300)
