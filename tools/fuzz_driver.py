@@ -285,8 +285,8 @@ def main(argv):
     def report(job, result):
         status, f, where, note, first = result
         with lock:
-            if f.key() not in job.keys:
-                job.keys.add(f.key())
+            if f.dedup_id() not in job.keys:
+                job.keys.add(f.dedup_id())
                 job.counts[status] += 1
             if not first:
                 return
@@ -378,6 +378,7 @@ def summary(jobs, store):
         print("%-16s %-5s %12d %7d %7d %7d %5d %6d %5d" % (j.target, j.san, j.total_execs(), j.rate(), j.cov, j.ft,
                                                          j.counts["new"], j.counts["known"], j.counts["seen"]))
     new = sorted((where, key) for key, (status, where) in store.seen.items() if status == "new")
+    kinds = {where: sorted(store.kinds.get(key, ())) for where, key in new}
     known = sorted({where for status, where in store.seen.values() if status == "known"})
     causes = []
     for where, _ in new:
@@ -388,7 +389,7 @@ def summary(jobs, store):
         except (OSError, ValueError):
             pass
         causes.append(cause)
-        print("    new finding: %-52s %s" % (where, cause))
+        print("    new finding: %-52s %s (seen as %s)" % (where, cause, "+".join(kinds[where]) or "?"))
     # A hint, not a merge: one defect can give several signatures (a plain
     # store racing with each of its readers); the core sites most new
     # findings share point at it.

@@ -1,8 +1,10 @@
 """fuzz_findings.py - what `./ftfuzz fuzz` does with a finding.
 
 A finding is read only through `ftf classify LOG` (kind, SUMMARY line,
-root-cause signature, cause), deduplicated by its signature across targets
-and sanitizers, and checked against the known findings of
+root-cause signature, cause), deduplicated by its signature's hash across
+targets, sanitizers and kinds (the hash is of the cause alone: one defect
+seen as a DATA_RACE under TSan and as a USE_AFTER_FREE under ASan is one
+finding, which lists both kinds), and checked against the known findings of
 findings/known.json: a finding is known only if it matches an entry (a
 signature or a SUMMARY line of it), was found on a variant the entry names
 in `fixed_by`, and its crash input replays clean on the fixing variant.
@@ -40,9 +42,14 @@ class Finding:
         self.cause = cause
 
     def key(self):
-        """The dedup key: KIND-<signature hash>."""
+        """The directory name: KIND-<signature hash> (the kind it was first seen as)."""
         k = signature_key(self.kind, self.signature)
         return "%s-%s" % k if k else "%s-unclassified" % self.kind
+
+    def dedup_id(self):
+        """The dedup key: the signature hash alone (kind-independent)."""
+        k = signature_key(self.kind, self.signature)
+        return k[1] if k else "%s-unclassified" % self.kind
 
 
 def classify(ftf, log_path, rc):
@@ -85,8 +92,8 @@ class KnownRegistry:
         out = []
         fkey = signature_key(finding.kind, finding.signature)
         for e in self.entries:
-            sigs = {signature_key(None, s) for s in e.get("signatures", [])}
-            if (fkey and fkey in sigs) or (finding.summary and finding.summary in e.get("summaries", [])):
+            sigs = {signature_key(None, s)[1] for s in e.get("signatures", []) if signature_key(None, s)}
+            if (fkey and fkey[1] in sigs) or (finding.summary and finding.summary in e.get("summaries", [])):
                 out.append(e)
         return out
 
@@ -115,14 +122,19 @@ class FindingStore:
         self.ftf_for = ftf_for  # sanitizer -> ftf binary of that preset
         self.known = known
         self.variant = variant
-        # key -> (status, where): recorded by an earlier run ("seen"), or by
-        # this one ("new" / "known").
+        # dedup id -> (status, where): recorded by an earlier run ("seen"),
+        # or by this one ("new" / "known").
         self.seen = {}
+        # dedup id -> the kinds it was seen as in this run
+        self.kinds = {}
         for t in sorted(os.listdir(os.path.join(root, "findings"))):
             d = os.path.join(root, "findings", t)
             if os.path.isdir(d):
                 for k in os.listdir(d):
-                    self.seen.setdefault(k, ("seen", os.path.join("findings", t, k)))
+                    # KIND-<hash>: the hash is the dedup id; KIND-unclassified stays whole.
+                    h = k.rsplit("-", 1)[-1]
+                    key = h if re.fullmatch(r"[0-9a-f]{16}", h) else k
+                    self.seen.setdefault(key, ("seen", os.path.join("findings", t, k)))
 
     def replay_clean(self, san, target, inp, fix):
         code, out, err = run_tool([self.ftf_for(san), "repro", inp, "--variant=" + fix], timeout=300)
@@ -132,7 +144,8 @@ class FindingStore:
         """Returns (status, finding, where, note, first): status new, known
         or seen (recorded by an earlier run); first: not met before in this run."""
         f = classify(self.ftf_for(san), log_path, rc)
-        key = f.key()
+        key = f.dedup_id()
+        self.kinds.setdefault(key, set()).add(f.kind)
         if key in self.seen:
             status, where = self.seen[key]
             return status, f, where, None, False
@@ -143,7 +156,7 @@ class FindingStore:
         if entry is not None:
             self.seen[key] = ("known", entry["writeup"])
             return "known", f, entry["writeup"], None, True
-        rel = os.path.join("findings", target, key)
+        rel = os.path.join("findings", target, f.key())
         d = os.path.join(self.root, rel)
         os.makedirs(d, exist_ok=True)
         shutil.copy(log_path, os.path.join(d, "report.txt"))

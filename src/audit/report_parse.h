@@ -13,8 +13,8 @@
 //     its SUMMARY site);
 //   * a sanitizer report with no ftfuzz report after it (`SUMMARY:
 //     ThreadSanitizer: ...`, AddressSanitizer, UndefinedBehaviorSanitizer):
-//     DATA_RACE / ASAN / UBSAN; a TSan race's cause is the pair of first core
-//     frames of its two stacks (signature.h);
+//     DATA_RACE / ASAN / UBSAN; a TSan race's cause is named by the plain
+//     access(es) of the first core frames of its two stacks (signature.h);
 //   * libFuzzer's `SUMMARY: libFuzzer: timeout`: HANG.
 // A sanitizer or libFuzzer SUMMARY that follows an ftfuzz report is the
 // report's own abort being reported, not a second finding.

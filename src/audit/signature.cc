@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "audit/ledger.h"
+#include "audit/unsync.h"
 #include "sched/trace.h"
 
 namespace ftf::audit {
@@ -51,21 +52,61 @@ int LastStepOf(const std::vector<sched::TraceStep>& steps, int thread, uint64_t 
   return -1;
 }
 
-// DATA_RACE: the finding thread's access and the last access to the same
-// address by another thread before it.
+// DATA_RACE: the finding thread's access and an earlier access of another
+// thread it races with (unsync.h; a plain write among them if there is one),
+// named by the pair's plain accesses. Without a racing pair in the trace (a
+// ring that lost the earlier access): the last conflicting access by another
+// thread, named the same way.
 std::string RaceCause(const Finding& f, const std::vector<sched::TraceStep>& steps) {
   const int me = LastStepOf(steps, f.thread, f.step);
   if (me < 0) return "race " + f.site;
-  std::set<std::string> pair = {SiteOf(steps[me])};
-  for (int i = me - 1; i >= 0; --i) {
-    if (steps[i].thread != steps[me].thread && steps[i].addr == steps[me].addr && IsMemoryAccess(steps[i])) {
-      pair.insert(SiteOf(steps[i]));
-      break;
+  const RaceAccess mine = AccessOf(steps[me]);
+  int partner = -1;
+  for (const RacingPair& p : RacingPairs(steps, me)) {
+    if (p.later != me) continue;
+    // A plain write beats any other partner, then the latest.
+    auto rank = [&steps](int i) {
+      const RaceAccess a = AccessOf(steps[i]);
+      return std::make_pair(a.plain && a.write, i);
+    };
+    if (partner < 0 || rank(p.earlier) > rank(partner)) partner = p.earlier;
+  }
+  for (int i = me - 1; i >= 0 && partner < 0; --i) {
+    const sched::TraceStep& s = steps[i];
+    if (s.thread == steps[me].thread || s.addr != steps[me].addr || !IsMemoryAccess(s)) continue;
+    const RaceAccess other = AccessOf(s);
+    if ((other.write || mine.write) && (other.plain || mine.plain)) partner = i;
+  }
+  const ReadHalves halves = PlainReadModifyWrites(steps);
+  if (partner < 0) return NormalizedRaceCause(AsWriteHalf(mine, halves), AsWriteHalf(mine, halves));
+  return NormalizedRaceCause(AsWriteHalf(mine, halves), AsWriteHalf(AccessOf(steps[partner]), halves));
+}
+
+// Refcount findings and leaks: a reference count breaks long after the
+// access that broke it (the lost update of a plain store, or a plain read of
+// the old value that an exchange swapped out, seen as a use after free, a
+// premature free, an over-release or a leak depending on the interleaving).
+// That access is the latest racing pair of the run up to the finding with a
+// plain write outside the bookkeeping files, else the latest one with a
+// plain read there, named as a DATA_RACE is; "" if none.
+std::string UnsyncAccessCause(const Finding& f, const std::vector<sched::TraceStep>& steps) {
+  int upto = static_cast<int>(steps.size()) - 1;
+  if (f.step != 0) {
+    while (upto >= 0 && steps[upto].step > f.step) --upto;
+  }
+  const std::vector<RacingPair> pairs = RacingPairs(steps, upto);
+  const ReadHalves halves = PlainReadModifyWrites(steps);
+  for (const bool want_write : {true, false}) {
+    for (auto it = pairs.rbegin(); it != pairs.rend(); ++it) {
+      const RaceAccess a = AsWriteHalf(AccessOf(steps[it->earlier]), halves);
+      const RaceAccess b = AsWriteHalf(AccessOf(steps[it->later]), halves);
+      auto counts = [want_write](const RaceAccess& x) {
+        return x.plain && (x.write || !want_write) && !IsBookkeepingSite(x.site);
+      };
+      if (counts(a) || counts(b)) return NormalizedRaceCause(a, b);
     }
   }
-  // The same line in both threads is still a pair.
-  if (pair.size() == 1) return "race " + *pair.begin() + " " + *pair.begin();
-  return "race " + absl::StrJoin(pair, " ");
+  return "";
 }
 
 // WRONG_VALUE / BAD_LAYOUT: in the finding thread's current operation, the
@@ -133,25 +174,20 @@ std::optional<std::string> EventSite(const LedgerEvent& e, const std::vector<sch
   return CallerSite(steps, i);
 }
 
-// Refcount findings: the offending operation's site and the main object's
-// last event by another thread (before the finding).
-std::string RefcountCause(const Finding& f, const std::vector<sched::TraceStep>& steps, const RefLedger* ledger) {
+// Refcount findings with no racing plain access: the offending operation's
+// core path. The other thread's last access to the object is not part of
+// it: that access is an atomic reference-count operation, correct on its
+// own, and which writer or reader it was depends on the interleaving (one
+// defective reader fallback met three different threads' accesses: three
+// findings).
+std::string RefcountCause(const Finding& f, const std::vector<sched::TraceStep>& steps) {
   std::string op = f.site;
   if (const int me = LastStepOf(steps, f.thread, f.step); me >= 0) {
     // The finding's site is its thread's last scheduling point: name the
     // core path around it.
     if (op.empty() || op == SiteOf(steps[me])) op = CallerSite(steps, me);
   }
-  std::string out = "op " + (op.empty() ? std::string("end-of-run") : op);
-  const ObjectLife* life = ledger != nullptr ? ledger->Life(f.main_object()) : nullptr;
-  if (life == nullptr) return out;
-  const std::vector<LedgerEvent>& events = ledger->events();
-  for (auto it = life->events.rbegin(); it != life->events.rend(); ++it) {
-    const LedgerEvent& e = events[*it];
-    if (e.thread < 0 || e.thread == f.thread || e.step == 0 || e.step > f.step) continue;
-    if (std::optional<std::string> site = EventSite(e, steps)) return out + " last-conflict " + *site;
-  }
-  return out;
+  return "op " + (op.empty() ? std::string("end-of-run") : op);
 }
 
 std::string LeakCause(const Finding& f, const std::vector<sched::TraceStep>& steps, const RefLedger* ledger) {
@@ -192,8 +228,8 @@ Signature MakeSignature(FindingKind kind, std::string cause) {
       h *= 0x100000001b3ull;
     }
   };
-  mix(FindingKindName(kind));
-  mix(" ");
+  // The cause only: one defect seen as a DATA_RACE under TSan and as a use
+  // after free under ASan is one finding.
   mix(s.cause);
   s.hash = h;
   return s;
@@ -213,8 +249,10 @@ std::string RootCause(const Finding& f, const sched::Trace* trace, const RefLedg
     case FindingKind::kPrematureFree:
     case FindingKind::kResurrection:
     case FindingKind::kUseAfterFree:
-      return RefcountCause(f, steps, ledger);
+      if (std::string cause = UnsyncAccessCause(f, steps); !cause.empty()) return cause;
+      return RefcountCause(f, steps);
     case FindingKind::kLeak:
+      if (std::string cause = UnsyncAccessCause(f, steps); !cause.empty()) return cause;
       return LeakCause(f, steps, ledger);
     case FindingKind::kDeadlock:
       return "blocked " + site;
@@ -295,6 +333,7 @@ std::string RaceCauseFromTsanReport(std::string_view report) {
   if (warn == std::string_view::npos) return "";
   std::string_view text = report.substr(warn);
   std::vector<std::vector<std::string_view>> stacks;
+  std::vector<RaceAccess> accesses;
   bool in_stack = false;
   size_t pos = 0;
   while (pos < text.size() && stacks.size() <= 2) {
@@ -306,6 +345,13 @@ std::string RaceCauseFromTsanReport(std::string_view report) {
     std::string_view trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
     if (trimmed.find(" of size ") != std::string_view::npos && trimmed.find(" at ") != std::string_view::npos) {
       stacks.emplace_back();
+      // "Atomic write of size 8 at ...", "Previous read of size 1 at ...".
+      std::string head(trimmed.substr(0, trimmed.find(" of size ")));
+      std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return std::tolower(c); });
+      RaceAccess a;
+      a.write = head.find("write") != std::string::npos;
+      a.plain = head.find("atomic") == std::string::npos;
+      accesses.push_back(a);
       in_stack = true;
       continue;
     }
@@ -316,11 +362,10 @@ std::string RaceCauseFromTsanReport(std::string_view report) {
     }
   }
   if (stacks.size() < 2) return "";
-  std::string a = StackSite(stacks[0]);
-  std::string b = StackSite(stacks[1]);
-  if (a.empty() || b.empty()) return "";
-  if (b < a) std::swap(a, b);
-  return "race " + a + " " + b;
+  accesses[0].site = StackSite(stacks[0]);
+  accesses[1].site = StackSite(stacks[1]);
+  if (accesses[0].site.empty() || accesses[1].site.empty()) return "";
+  return NormalizedRaceCause(accesses[0], accesses[1]);
 }
 
 }  // namespace ftf::audit

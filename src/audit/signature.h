@@ -9,10 +9,16 @@
 // object id), so it is the same for every interleaving that hits the same
 // pair of accesses:
 //
-//   DATA_RACE      race A B                         the two racing accesses, sorted
-//   refcount kinds op A last-conflict B             the offending operation's site and
-//                                                   the object's last access by another thread
-//   LEAK           leak last-access A               the leaked object's last access
+//   DATA_RACE      race A [B]                       the racing pair's plain accesses
+//                                                   (its plain write if it has one, unsync.h):
+//                                                   where the fix goes, whoever noticed
+//   refcount kinds race A [B]                       the latest racing pair of the run with a
+//   and LEAK                                        plain write (else a plain read) outside the
+//                                                   bookkeeping (a lost update breaks a count
+//                                                   long after the store that lost it), named
+//                                                   as a DATA_RACE is; without one:
+//                  op A                             the offending operation's core path
+//                  leak last-access A               (LEAK) the leaked object's last access
 //   WRONG_VALUE    stale-load A missed-write B      the load that read the wrong value and
 //   BAD_LAYOUT                                      the other thread's write it did not see
 //   DEADLOCK       blocked W@A W@B ...              where each blocked thread waits (sorted)
@@ -21,7 +27,9 @@
 //   HANG           hang A ...                       where the threads were
 //   ASAN / UBSAN   <bug> A                          the sanitizer's bug type and first core frame
 //
-// The hash is FNV-1a 64 of "<KIND> <cause>". Every report prints, right
+// The hash is FNV-1a 64 of the cause alone, so a defect that TSan reports as
+// a DATA_RACE and ASan's run sees as a use after free is one finding (the
+// causes of different kinds never share a prefix otherwise). Every report prints, right
 // before its SUMMARY line:
 //
 //   SIGNATURE: ftfuzz: <KIND> <16 lowercase hex> <cause>
@@ -56,7 +64,7 @@ struct Signature {
   std::string Hex() const;
 };
 
-// FNV-1a 64 of "<KIND> <cause>".
+// FNV-1a 64 of the cause (the kind is shown, not hashed).
 Signature MakeSignature(FindingKind kind, std::string cause);
 
 // The cause of `f` (see the table above), from the run's trace and ledger
@@ -70,9 +78,11 @@ Signature SignatureOf(const Finding& f, const sched::Trace* trace, const RefLedg
 std::string SignatureLine(const Signature& s);
 
 // For a ThreadSanitizer race report (the "WARNING: ThreadSanitizer: data
-// race" block, up to its SUMMARY line): "race A B" from the first src/core
-// frame (other than the Cell wrapper in core/atomics.h) of each of the two
-// stacks, sorted; "" if the text has no such pair.
+// race" block, up to its SUMMARY line): the first src/core frame (other than
+// the Cell wrapper in core/atomics.h) of each of the two stacks, named by
+// the pair's plain accesses as the model trace's DATA_RACE cause is (TSan
+// says which access is atomic: "Atomic write of size 8", "Previous read of
+// size 8"); "" if the text has no such pair.
 std::string RaceCauseFromTsanReport(std::string_view report);
 
 }  // namespace ftf::audit
