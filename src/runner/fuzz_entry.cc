@@ -33,6 +33,7 @@ struct FuzzState {
   // Ablation switches (fuzz_entry.h): both on unless the environment says so.
   bool interleaving_coverage = true;
   bool force_direct = false;
+  bool custom_mutator = true;
 };
 FuzzState& State() {
   static FuzzState* s = new FuzzState();  // never destroyed: fibers outlive static destructors
@@ -82,6 +83,8 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
     std::fprintf(stderr, "ftfuzz: FTF_INTERLEAVING_COVERAGE=0: libFuzzer sees code coverage only\n");
   }
   if (s.force_direct) std::fprintf(stderr, "ftfuzz: FTF_SCHEDULE=direct: every schedule runs as a direct one (no PCT)\n");
+  s.custom_mutator = SwitchFromEnv("FTF_CUSTOM_MUTATOR", "0", "1", true);
+  if (!s.custom_mutator) std::fprintf(stderr, "ftfuzz: FTF_CUSTOM_MUTATOR=0: libFuzzer's byte mutator only\n");
   s.target = target_name;
   s.runner = new Runner();
   s.crash.variant = s.variant->name;
@@ -89,6 +92,8 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
   s.crash.program_text = [&s]() { return s.current != nullptr ? program::ToText(*s.current) : std::string(); };
   audit::SetCrashContext(&s.crash);
 }
+
+bool CustomMutatorEnabled() { return State().custom_mutator; }
 
 int FuzzOneInput(const uint8_t* data, size_t size) {
   FuzzState& s = State();
