@@ -17,7 +17,9 @@
 //                                whatever its PCT flag says (no PCT).
 //   FTF_CUSTOM_MUTATOR=0         the structure-aware mutator (mutator.h) hands
 //                                every mutation to libFuzzer's byte mutator
-//                                and does no cross-over of its own.
+//                                and does no cross-over of its own; libFuzzer's
+//                                -len_control is back at its usual default
+//                                (100) unless the command line sets it.
 // Their defaults ("1", "input", "1") are what every fuzzing run should use; any
 // other value is a usage error (exit 2).
 

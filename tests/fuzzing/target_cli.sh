@@ -9,7 +9,8 @@
 #     the defaults ("1", "input") are the same as unset;
 #   - the structure-aware mutator is linked in (libFuzzer announces
 #     LLVMFuzzerCustomMutator), FTF_CUSTOM_MUTATOR=0 prints its line and
-#     still fuzzes (the byte mutator alone), a bad value exits 2.
+#     still fuzzes (the byte mutator alone, with libFuzzer's -len_control
+#     back), a bad value exits 2.
 #
 #   target_cli.sh FUZZERS_DIR SOURCE_DIR
 set -uo pipefail
@@ -75,6 +76,11 @@ for v in 1 0; do
   out="$(env FTF_CUSTOM_MUTATOR=$v "$fuzzer" -seed=1 -runs=300 -reload=0 "$empty" 2>&1)"
   rc=$?
   [ "$rc" -eq 0 ] || fail "FTF_CUSTOM_MUTATOR=$v: 300 runs from an empty corpus exit $rc: $(tail -c 400 <<<"$out")"
+  # libFuzzer's -len_control: off with the mutator (inputs up to 4096 bytes
+  # at once), back at its default without it (inputs grow from 4 bytes).
+  lim="$(grep -oE 'lim: [0-9]+' <<<"$out" | head -1)"
+  if [ "$v" = 1 ]; then want="lim: 4096"; else want="lim: 4"; fi
+  [ "$lim" = "$want" ] || fail "FTF_CUSTOM_MUTATOR=$v: first length limit '$lim', expected '$want'"
   rm -rf "${empty:?}"/*
 done
 rm -rf "$empty"
