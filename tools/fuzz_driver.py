@@ -3,7 +3,8 @@
 
 One job per target and sanitizer (by default a tsan and an asan job per
 target, two at a time: both cores, both builds). A job runs libFuzzer in
-work/fuzz/<target>/ until its time is up, restarting it after each finding;
+work/fuzz/<target>/ (work/fuzz-empty/<target>/, emptied first, with
+--no-seeds: no seeds either) until its time is up, restarting it after each finding;
 the tsan and asan jobs of a target share that corpus directory, and
 libFuzzer's -reload (on) lets each pick up what the other found. Findings
 are merged and deduplicated by root-cause signature (fuzz_findings.py).
@@ -62,6 +63,8 @@ def parse_args(argv):
     p.add_argument("--time", type=int, default=60, help="seconds per target and sanitizer")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     p.add_argument("--merge", action="store_true")
+    p.add_argument("--no-seeds", action="store_true",
+                   help="start from an empty corpus (work/fuzz-empty/<target>/, emptied first): no seeds, no merged corpus")
     p.add_argument("--status-every", type=float, default=10.0)
     p.add_argument("--known", default=os.path.join(ROOT, "findings", "known.json"))
     p.add_argument("--triage", metavar="INPUT",
@@ -118,7 +121,7 @@ def check_args(a, sans):
         if t not in known_targets:
             die("unknown target '%s' (targets: %s)" % (t, " ".join(known_targets)))
         seeds = os.path.join(ROOT, "corpus", t, "seeds")
-        if not os.path.isdir(seeds) or not os.listdir(seeds):
+        if not a.no_seeds and not os.path.isdir(seeds) or not os.listdir(seeds):
             die("target %s has no seed corpus: %s is missing or empty" % (t, os.path.relpath(seeds, ROOT)))
     if a.variant not in variants:
         die("unknown variant '%s' (./ftfuzz variants lists them)" % a.variant)
@@ -128,11 +131,14 @@ def check_args(a, sans):
 class Job:
     """libFuzzer on one target under one sanitizer, restarted after each finding."""
 
-    def __init__(self, target, san, secs, variant, store, report):
+    def __init__(self, target, san, secs, variant, store, report, no_seeds=False):
         self.target, self.san, self.secs, self.variant = target, san, secs, variant
         self.store, self.report = store, report
         self.name = "%s/%s" % (target, san)
-        self.work = os.path.join(ROOT, "work", "fuzz", target)
+        # --no-seeds: a work directory of its own, so that neither the seeds
+        # nor what earlier campaigns found in work/fuzz/ help the search.
+        self.no_seeds = no_seeds
+        self.work = os.path.join(ROOT, "work", "fuzz-empty" if no_seeds else "fuzz", target)
         self.state = "waiting"
         self.execs_done = 0  # in finished libFuzzer runs
         self.execs = self.cov = self.ft = 0
@@ -168,7 +174,7 @@ class Job:
         seeds = os.path.join(self.work, "seeds-" + self.san)
         shutil.rmtree(seeds, ignore_errors=True)
         os.makedirs(seeds)
-        for d in ("seeds", "merged"):
+        for d in () if self.no_seeds else ("seeds", "merged"):
             src = os.path.join(ROOT, "corpus", self.target, d)
             if os.path.isdir(src):
                 for name in sorted(os.listdir(src)):
@@ -296,7 +302,10 @@ def main(argv):
             if note:
                 print("%s %-22s     %s" % (stamp(), "", note), flush=True)
 
-    jobs = [Job(t, s, a.time, a.variant, store, report) for t in targets for s in sans]
+    if a.no_seeds:
+        for t in targets:  # empty once, before both sanitizers' jobs share it
+            shutil.rmtree(os.path.join(ROOT, "work", "fuzz-empty", t), ignore_errors=True)
+    jobs = [Job(t, s, a.time, a.variant, store, report, a.no_seeds) for t in targets for s in sans]
     say("fuzzing %s with variant %s under %s, %ds per target and sanitizer, %d jobs at a time"
         % (" ".join(targets), a.variant, "+".join(sans), a.time, a.jobs))
     pending = list(jobs)
@@ -332,8 +341,9 @@ def main(argv):
         for t in targets:
             dst = os.path.join(ROOT, "corpus", t, "merged")
             os.makedirs(dst, exist_ok=True)
-            say("merging work/fuzz/%s/corpus into corpus/%s/merged" % (t, t))
-            subprocess.call([fuzzer(sans[0], t), "-merge=1", dst, os.path.join(ROOT, "work", "fuzz", t, "corpus")],
+            work = "fuzz-empty" if a.no_seeds else "fuzz"
+            say("merging work/%s/%s/corpus into corpus/%s/merged" % (work, t, t))
+            subprocess.call([fuzzer(sans[0], t), "-merge=1", dst, os.path.join(ROOT, "work", work, t, "corpus")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rc = summary(jobs, store)
     return 130 if STOP.is_set() else rc

@@ -33,6 +33,7 @@ struct FuzzState {
   // Ablation switches (fuzz_entry.h): both on unless the environment says so.
   bool interleaving_coverage = true;
   bool force_direct = false;
+  bool custom_mutator = true;
 };
 FuzzState& State() {
   static FuzzState* s = new FuzzState();  // never destroyed: fibers outlive static destructors
@@ -71,6 +72,24 @@ bool SwitchFromEnv(const char* name, const char* off, const char* on, bool dflt)
   std::exit(2);
 }
 
+// libFuzzer turns -len_control off by default when a target defines a custom
+// mutator (the hook is linked even when switched off). With the mutator off
+// the target should search as it did without one, so the flag's usual
+// default comes back unless the command line sets it: libFuzzer reads its
+// flags from argv after LLVMFuzzerInitialize returns.
+void RestoreLenControl(int* argc, char*** argv) {
+  if (argc == nullptr || argv == nullptr) return;
+  for (int i = 1; i < *argc; ++i) {
+    if (std::strncmp((*argv)[i], "-len_control=", 13) == 0) return;
+  }
+  char** grown = new char*[static_cast<size_t>(*argc) + 2];  // lives as long as libFuzzer's argv
+  for (int i = 0; i < *argc; ++i) grown[i] = (*argv)[i];
+  grown[*argc] = const_cast<char*>("-len_control=100");
+  grown[*argc + 1] = nullptr;
+  *argv = grown;
+  ++*argc;
+}
+
 }  // namespace
 
 void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
@@ -82,6 +101,11 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
     std::fprintf(stderr, "ftfuzz: FTF_INTERLEAVING_COVERAGE=0: libFuzzer sees code coverage only\n");
   }
   if (s.force_direct) std::fprintf(stderr, "ftfuzz: FTF_SCHEDULE=direct: every schedule runs as a direct one (no PCT)\n");
+  s.custom_mutator = SwitchFromEnv("FTF_CUSTOM_MUTATOR", "0", "1", true);
+  if (!s.custom_mutator) {
+    std::fprintf(stderr, "ftfuzz: FTF_CUSTOM_MUTATOR=0: libFuzzer's byte mutator only\n");
+    RestoreLenControl(argc, argv);
+  }
   s.target = target_name;
   s.runner = new Runner();
   s.crash.variant = s.variant->name;
@@ -89,6 +113,8 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
   s.crash.program_text = [&s]() { return s.current != nullptr ? program::ToText(*s.current) : std::string(); };
   audit::SetCrashContext(&s.crash);
 }
+
+bool CustomMutatorEnabled() { return State().custom_mutator; }
 
 int FuzzOneInput(const uint8_t* data, size_t size) {
   FuzzState& s = State();

@@ -15,7 +15,12 @@
 //                                counters: libFuzzer sees code coverage only.
 //   FTF_SCHEDULE=direct          every input's schedule runs as a direct one,
 //                                whatever its PCT flag says (no PCT).
-// Their defaults ("1", "input") are what every fuzzing run should use; any
+//   FTF_CUSTOM_MUTATOR=0         the structure-aware mutator (mutator.h) hands
+//                                every mutation to libFuzzer's byte mutator
+//                                and does no cross-over of its own; libFuzzer's
+//                                -len_control is back at its usual default
+//                                (100) unless the command line sets it.
+// Their defaults ("1", "input", "1") are what every fuzzing run should use; any
 // other value is a usage error (exit 2).
 
 #ifndef FTF_RUNNER_FUZZ_ENTRY_H_
@@ -34,6 +39,8 @@ namespace ftf::runner {
 const core::Variant& ChooseVariant(int* argc, char*** argv);
 void FuzzInitialize(int* argc, char*** argv, const char* target_name);
 int FuzzOneInput(const uint8_t* data, size_t size);
+// False when FTF_CUSTOM_MUTATOR=0 (read by FuzzInitialize).
+bool CustomMutatorEnabled();
 
 }  // namespace ftf::runner
 

@@ -6,7 +6,11 @@
 #     and FTF_SCHEDULE=direct each print their line and change what libFuzzer
 #     sees on the seed corpus (fewer features without the interleaving
 #     counters; other features when PCT seeds run as direct schedules), and
-#     the defaults ("1", "input") are the same as unset.
+#     the defaults ("1", "input") are the same as unset;
+#   - the structure-aware mutator is linked in (libFuzzer announces
+#     LLVMFuzzerCustomMutator), FTF_CUSTOM_MUTATOR=0 prints its line and
+#     still fuzzes (the byte mutator alone, with libFuzzer's -len_control
+#     back), a bad value exits 2.
 #
 #   target_cli.sh FUZZERS_DIR SOURCE_DIR
 set -uo pipefail
@@ -32,6 +36,7 @@ expect_usage_error "FTF_VARIANT=no_such" "lockfree_slots_fixed" env FTF_VARIANT=
 expect_usage_error "FTF_SCHEDULE=pct" "FTF_SCHEDULE must be" env FTF_SCHEDULE=pct "$fuzzer" -runs=0
 expect_usage_error "FTF_INTERLEAVING_COVERAGE=off" "FTF_INTERLEAVING_COVERAGE must be" \
   env FTF_INTERLEAVING_COVERAGE=off "$fuzzer" -runs=0
+expect_usage_error "FTF_CUSTOM_MUTATOR=yes" "FTF_CUSTOM_MUTATOR must be" env FTF_CUSTOM_MUTATOR=yes "$fuzzer" -runs=0
 
 # libFuzzer's feature count after loading the seed corpus, with -seed fixed.
 features() {  # env assignments...
@@ -60,6 +65,25 @@ direct="$(features FTF_SCHEDULE=direct)"
 grep -q "no PCT" <<<"$(banner FTF_SCHEDULE=direct)" || fail "no line for FTF_SCHEDULE=direct"
 [ -n "$direct" ] && [ "$direct" != "$base" ] ||
   fail "FTF_SCHEDULE=direct: $direct features, the same as with PCT ($base)"
+
+out="$("$fuzzer" -seed=1 -runs=0 "$corpus" 2>&1)"
+grep -q "found LLVMFuzzerCustomMutator" <<<"$out" || fail "the custom mutator is not linked into $fuzzer"
+grep -q "byte mutator only" <<<"$(banner FTF_CUSTOM_MUTATOR=0)" || fail "no line for FTF_CUSTOM_MUTATOR=0"
+[ -z "$(banner FTF_CUSTOM_MUTATOR=1)" ] || fail "a banner line with FTF_CUSTOM_MUTATOR=1 (the default)"
+# A short run from an empty corpus mutates with each setting and stays clean.
+empty="$(mktemp -d)"
+for v in 1 0; do
+  out="$(env FTF_CUSTOM_MUTATOR=$v "$fuzzer" -seed=1 -runs=300 -reload=0 "$empty" 2>&1)"
+  rc=$?
+  [ "$rc" -eq 0 ] || fail "FTF_CUSTOM_MUTATOR=$v: 300 runs from an empty corpus exit $rc: $(tail -c 400 <<<"$out")"
+  # libFuzzer's -len_control: off with the mutator (inputs up to 4096 bytes
+  # at once), back at its default without it (inputs grow from 4 bytes).
+  lim="$(grep -oE 'lim: [0-9]+' <<<"$out" | head -1)"
+  if [ "$v" = 1 ]; then want="lim: 4096"; else want="lim: 4"; fi
+  [ "$lim" = "$want" ] || fail "FTF_CUSTOM_MUTATOR=$v: first length limit '$lim', expected '$want'"
+  rm -rf "${empty:?}"/*
+done
+rm -rf "$empty"
 
 echo "features on the seed corpus: default $base, no interleaving coverage ${no_cov:-?}, direct only ${direct:-?}"
 [ "$failed" -eq 0 ] && echo "PASS" && exit 0
