@@ -9,7 +9,9 @@
 #include <sstream>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "tools/args.h"
 
 namespace ftf::tools {
 namespace {
@@ -45,8 +47,14 @@ std::string FindingJson(const audit::ParsedFinding& f) {
 }
 
 int ClassifyCommand(int argc, char** argv) {
-  if (argc != 2) return Usage();
-  const std::string path = argv[1];
+  std::string path;
+  ArgParser args;
+  args.Positional(&path);
+  if (absl::Status s = args.Parse(argc, argv); !s.ok()) {
+    std::fprintf(stderr, "ftf classify: %s\n", std::string(s.message()).c_str());
+    return Usage();
+  }
+  if (args.help() || path.empty()) return Usage();
   std::string text;
   if (path == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());

@@ -1,7 +1,6 @@
 // ftf_main.cc - the ftf tool: one binary, one subcommand per job.
 
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +10,7 @@
 #include "fuzzers/fuzz_targets.h"
 #include "program/expectations.h"
 #include "program/io.h"
+#include "tools/args.h"
 #include "tools/classify.h"
 #include "tools/decode_command.h"
 #include "tools/export_python.h"
@@ -88,16 +88,22 @@ void VariantsJson() {
   std::printf("]\n");
 }
 
+// Reads a registry subcommand's arguments with the shared parser (args.h).
+// Returns -1 to go on, else the exit status (0 after --help, 2 on a usage
+// error, with the usage line).
+int ParseArgs(ftf::tools::ArgParser& args, int argc, char** argv, const char* usage) {
+  const absl::Status s = args.Parse(argc, argv);
+  if (!s.ok()) std::fprintf(stderr, "ftf %s: %s\n", argv[0], std::string(s.message()).c_str());
+  if (s.ok() && !args.help()) return -1;
+  std::fprintf(s.ok() ? stdout : stderr, "usage: %s\n", usage);
+  return s.ok() ? 0 : 2;
+}
+
 int Variants(int argc, char** argv) {
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) {
-      json = true;
-    } else {
-      std::fprintf(stderr, "ftf variants: unknown argument '%s' (usage: ftf variants [--json])\n", argv[i]);
-      return 2;
-    }
-  }
+  ftf::tools::ArgParser args;
+  args.Flag("json", &json);
+  if (int rc = ParseArgs(args, argc, argv, "ftf variants [--json]"); rc >= 0) return rc;
   if (json) {
     VariantsJson();
     return 0;
@@ -117,14 +123,9 @@ int Variants(int argc, char** argv) {
 // The fuzz targets fuzzers/CMakeLists.txt registers (generated header).
 int Targets(int argc, char** argv) {
   bool all = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--all") == 0) {
-      all = true;
-    } else {
-      std::fprintf(stderr, "ftf targets: unknown argument '%s' (usage: ftf targets [--all])\n", argv[i]);
-      return 2;
-    }
-  }
+  ftf::tools::ArgParser args;
+  args.Flag("all", &all);
+  if (int rc = ParseArgs(args, argc, argv, "ftf targets [--all]"); rc >= 0) return rc;
   if (all) {
     for (std::string_view t : ftf::kAllFuzzTargets) std::printf("%.*s\n", static_cast<int>(t.size()), t.data());
   } else {
@@ -135,19 +136,12 @@ int Targets(int argc, char** argv) {
 
 // The outcomes a regression's text twin records for this build kind.
 int Expect(int argc, char** argv) {
-  const char* file = nullptr;
+  std::string file;
   bool tsan = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--tsan") == 0) {
-      tsan = true;
-    } else if (argv[i][0] != '-' && file == nullptr) {
-      file = argv[i];
-    } else {
-      std::fprintf(stderr, "ftf expect: unexpected argument '%s' (usage: ftf expect FILE.txt [--tsan])\n", argv[i]);
-      return 2;
-    }
-  }
-  if (file == nullptr) {
+  ftf::tools::ArgParser args;
+  args.Flag("tsan", &tsan).Positional(&file);
+  if (int rc = ParseArgs(args, argc, argv, "ftf expect FILE.txt [--tsan]"); rc >= 0) return rc;
+  if (file.empty()) {
     std::fprintf(stderr, "ftf expect: missing FILE.txt (usage: ftf expect FILE.txt [--tsan])\n");
     return 2;
   }
