@@ -52,6 +52,7 @@
 #include "core/thread_state.h"
 #include "core/type.h"
 #include "core/variant.h"
+#include "churn_world.h"
 #include "sched/virtual_clock.h"
 
 namespace ftf::bench {
@@ -98,25 +99,13 @@ Row RunChurn(VirtualClockExecutor& ex, const core::Variant& variant, const Optio
   const int readers = opt.threads;
   core::Runtime rt(readers + 1);
   core::DictState state;
-  std::vector<Object*> names;
-  for (int i = 1; i <= 8; ++i) names.push_back(state.Intern(rt, "G" + std::to_string(i)));
-  for (const char* b : {"len", "sum", "abs"}) names.push_back(state.Intern(rt, b));
-  Object* temp = state.Intern(rt, "_temp_key");
-  std::vector<Object*> values;
-  for (size_t i = 0; i < names.size() + 1; ++i) values.push_back(core::NewStaticObject(rt, 0));
   ThreadState& t0 = rt.thread(0);
   core::ThreadStart(t0);
-  core::GlobalsEnv env;
-  env.variant = &variant;
-  env.globals = core::DictNew(t0, state);
-  env.builtins = core::DictNew(t0, state);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i < 8) {
-      core::StoreGlobal(t0, env, names[i], values[i]);
-    } else {
-      core::StoreBuiltin(t0, env, names[i], values[i]);
-    }
-  }
+  bench::ChurnWorld w = bench::BuildChurnWorld(rt, state, t0, variant, /*spare=*/1);
+  const std::vector<Object*>& names = w.names;
+  const std::vector<Object*>& values = w.values;
+  Object* const temp = w.temp;
+  core::GlobalsEnv& env = w.env;
   // Executor-side bookkeeping (plain: the logical threads are fibers of one
   // OS thread and these are not part of the modelled program).
   int readers_done = 0;

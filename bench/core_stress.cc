@@ -69,6 +69,7 @@
 #include "core/stw.h"
 #include "core/type.h"
 #include "core/variant.h"
+#include "churn_world.h"
 #include "tools/args.h"
 
 namespace ftf::bench {
@@ -253,26 +254,15 @@ std::string GlobalsRound(const core::Variant& v, const Options& opt) {
   Tee tee(&deallocs, opt.ledger ? &ledger : nullptr);
   rt.observer = &tee;
   core::DictState state;
-  std::vector<Object*> names;
-  for (int i = 1; i <= 8; ++i) names.push_back(state.Intern(rt, "G" + std::to_string(i)));
-  for (const char* b : {"len", "sum", "abs"}) names.push_back(state.Intern(rt, b));
-  Object* temp = state.Intern(rt, "_temp_key");
-  Object* other = state.Intern(rt, "H");
-  std::vector<Object*> values;
-  for (size_t i = 0; i < names.size() + 2; ++i) values.push_back(core::NewStaticObject(rt, 0));
   ThreadState& main = rt.thread(0);
   core::ThreadStart(main);
-  core::GlobalsEnv env;
-  env.variant = &v;
-  env.globals = core::DictNew(main, state);
-  env.builtins = core::DictNew(main, state);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i < 8) {
-      core::StoreGlobal(main, env, names[i], values[i]);
-    } else {
-      core::StoreBuiltin(main, env, names[i], values[i]);
-    }
-  }
+  // values[names.size()] is the invalidator's, values[names.size() + 1] H's.
+  bench::ChurnWorld w = bench::BuildChurnWorld(rt, state, main, v, /*spare=*/2);
+  const std::vector<Object*>& names = w.names;
+  const std::vector<Object*>& values = w.values;
+  Object* const temp = w.temp;
+  Object* const other = state.Intern(rt, "H");
+  core::GlobalsEnv& env = w.env;
   std::atomic<int> wrong{0};
   std::atomic<int> readers_left{readers};
   core::Detach(main);

@@ -58,6 +58,7 @@
 #include "core/stw.h"
 #include "core/thread_state.h"
 #include "core/variant.h"
+#include "churn_world.h"
 #include "wait_meter.h"
 
 namespace ftf::core {
@@ -91,26 +92,13 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
   const int n = opt.readers + 1;  // thread 0 sets up and invalidates
   Runtime rt(n);
   DictState state;
-  std::vector<Object*> names;
-  for (int i = 1; i <= 8; ++i) names.push_back(state.Intern(rt, "G" + std::to_string(i)));
-  for (const char* b : {"len", "sum", "abs"}) names.push_back(state.Intern(rt, b));
-  Object* temp = state.Intern(rt, "_temp_key");
-  std::vector<Object*> values;
-  for (size_t i = 0; i < names.size() + 1; ++i) values.push_back(NewStaticObject(rt, 0));
-
   ThreadState& t0 = rt.thread(0);
   ThreadStart(t0);
-  GlobalsEnv env;
-  env.variant = &variant;
-  env.globals = DictNew(t0, state);
-  env.builtins = DictNew(t0, state);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i < 8) {
-      StoreGlobal(t0, env, names[i], values[i]);
-    } else {
-      StoreBuiltin(t0, env, names[i], values[i]);
-    }
-  }
+  bench::ChurnWorld w = bench::BuildChurnWorld(rt, state, t0, variant, /*spare=*/1);
+  const std::vector<Object*>& names = w.names;
+  const std::vector<Object*>& values = w.values;
+  Object* const temp = w.temp;
+  GlobalsEnv& env = w.env;
 
   bench::WaitMeter meter;
   meter.Name(&env.globals->ob->ob_mutex, "globals");
