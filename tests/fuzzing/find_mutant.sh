@@ -66,23 +66,21 @@ campaign() {
     -artifact_prefix="$work/crash/" -print_final_stats=1 $dict "$work/run" >"$work/log" 2>&1
 }
 # A mutant gets up to three campaigns (-seed 1, 2, 3), stopping at the first
-# that ends with a finding: each campaign is deterministic, but any change to
+# that ends with a finding of the expected kind whose crash file reproduces
+# it in a fresh process: each campaign is deterministic, but any change to
 # the code moves libFuzzer's search, and the time to find has a long tail
-# (./ftfuzz bench measures its median and spread over seeds). A clean
-# campaign gets one run. A finding of the wrong kind fails at once.
+# (./ftfuzz bench measures its median and spread over seeds). A finding of
+# the wrong kind fails at once. A DATA_RACE whose crash file shows nothing in
+# a fresh process (ThreadSanitizer's shadow keeps what earlier inputs of the
+# fuzzing process did: README, Known gaps) is printed with its input and
+# the next campaign runs; the test passes only with a crash that reproduces.
+# A clean campaign gets one run.
 seeds="1 2 3"
 [ "$mode" = clean ] && seeds="1"
-for seed in $seeds; do
-  campaign "$seed"
-  rc=$?
-  [ "$rc" -ne 0 ] && break
-  [ "$mode" = clean ] || echo "no finding with -seed=$seed in $runs executions"
-done
-summary="$(finding "$work/log" summary)"
-signature="$(finding "$work/log" signature)"
-execs="$(grep -oE '^#[0-9]+' "$work/log" | tail -n 1)"
-
 if [ "$mode" = clean ]; then
+  campaign 1
+  rc=$?
+  summary="$(finding "$work/log" summary)"
   if [ "$rc" -ne 0 ]; then
     tail -n 80 "$work/log"
     fail "$variant under $san: expected a clean run of $runs executions, got exit $rc: ${summary:-no ftfuzz SUMMARY}"
@@ -91,23 +89,43 @@ if [ "$mode" = clean ]; then
   exit 0
 fi
 
-if [ "$rc" -eq 0 ]; then
-  tail -n 20 "$work/log"
-  fail "$variant under $san: no finding in $runs executions with any of -seed $seeds (expected $expected)"
+unreproduced=""
+for seed in $seeds; do
+  campaign "$seed"
+  if [ $? -eq 0 ]; then
+    echo "no finding with -seed=$seed in $runs executions"
+    continue
+  fi
+  summary="$(finding "$work/log" summary)"
+  signature="$(finding "$work/log" signature)"
+  kind="$(finding "$work/log" kind)"
+  execs="$(grep -oE '^#[0-9]+' "$work/log" | tail -n 1)"
+  # EXPECTS may list the other kinds one bug shows as: KIND|KIND2|...
+  if ! tr '|' '\n' <<<"$expected" | grep -qxF "${kind:-none}"; then
+    tail -n 80 "$work/log"
+    fail "$variant under $san: found '${kind:-nothing}' (${summary:-no ftfuzz SUMMARY}), expected $expected"
+  fi
+  crash="$(ls "$work/crash"/* 2>/dev/null | head -n 1)"
+  [ -n "$crash" ] || fail "libFuzzer wrote no crash file"
+  "$fuzzer" --variant="$variant" "$crash" >"$work/replay" 2>&1
+  again="$(finding "$work/replay" summary)"
+  again_signature="$(finding "$work/replay" signature)"
+  if [ "$again" != "$summary" ]; then
+    if [ "$kind" = DATA_RACE ] && [ -z "$again" ]; then
+      echo "NOTE: -seed=$seed: '$summary' after ${execs:-#?} executions does not reproduce in a fresh process;" \
+           "input (base64): $(base64 -w0 "$crash")"
+      unreproduced="$unreproduced $seed"
+      continue
+    fi
+    fail "the crash file does not reproduce: first '$summary', replay '${again:-no finding}'"
+  fi
+  [ "$again_signature" = "$signature" ] ||
+    fail "the crash file reproduces another root cause: first signature '$signature', replay '${again_signature:-none}'"
+  echo "PASS: $variant under $san ($mode): $summary (signature $signature) after ${execs:-#?} executions with -seed=$seed; the crash file reproduces it"
+  exit 0
+done
+if [ -n "$unreproduced" ]; then
+  fail "$variant under $san: the races found with -seed$unreproduced do not reproduce from their crash files, and no other campaign found one"
 fi
-kind="$(finding "$work/log" kind)"
-# EXPECTS may list the other kinds one bug shows as: KIND|KIND2|...
-if ! tr '|' '\n' <<<"$expected" | grep -qxF "${kind:-none}"; then
-  tail -n 80 "$work/log"
-  fail "$variant under $san: found '${kind:-nothing}' (${summary:-no ftfuzz SUMMARY}), expected $expected"
-fi
-crash="$(ls "$work/crash"/* 2>/dev/null | head -n 1)"
-[ -n "$crash" ] || fail "libFuzzer wrote no crash file"
-"$fuzzer" --variant="$variant" "$crash" >"$work/replay" 2>&1
-again="$(finding "$work/replay" summary)"
-again_signature="$(finding "$work/replay" signature)"
-[ "$again" = "$summary" ] || fail "the crash file does not reproduce: first '$summary', replay '${again:-no finding}'"
-[ "$again_signature" = "$signature" ] ||
-  fail "the crash file reproduces another root cause: first signature '$signature', replay '${again_signature:-none}'"
-echo "PASS: $variant under $san ($mode): $summary (signature $signature) after ${execs:-#?} executions with -seed=$seed; the crash file reproduces it"
-exit 0
+tail -n 20 "$work/log"
+fail "$variant under $san: no finding in $runs executions with any of -seed $seeds (expected $expected)"
