@@ -38,7 +38,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,6 +53,7 @@
 #include "core/variant.h"
 #include "churn_world.h"
 #include "sched/virtual_clock.h"
+#include "tools/args.h"
 
 namespace ftf::bench {
 namespace {
@@ -193,42 +193,35 @@ const char* ShortName(const char* file) {
 }
 
 bool ParseArgs(int argc, char** argv, Options* opt) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const bool has = i + 1 < argc;
-    if (a == "--json") {
-      opt->json = true;
-    } else if (a == "--program" && has) {
-      opt->program = argv[++i];
-    } else if (a == "--cpus" && has) {
-      opt->cpus = std::atoi(argv[++i]);
-    } else if (a == "--threads" && has) {
-      opt->threads = std::atoi(argv[++i]);
-    } else if (a == "--iters" && has) {
-      opt->iters = std::atol(argv[++i]);
-    } else if (a == "--interval_us" && has) {
-      opt->interval_us = std::atol(argv[++i]);
-    } else if (a == "--phase_us" && has) {
-      opt->phase_us = std::atof(argv[++i]);
-    } else if (a == "--dispatch_ns" && has) {
-      opt->dispatch_ns = std::atof(argv[++i]);
-    } else if (a == "--variants" && has) {
-      std::stringstream ss(argv[++i]);
-      std::string item;
-      while (std::getline(ss, item, ',')) opt->variants.push_back(item);
-    } else if (a == "--scale" && has) {
-      const std::string s = argv[++i];
-      const size_t eq = s.find('=');
-      if (eq == std::string::npos || !opt->costs.Scale(s.substr(0, eq), std::atof(s.c_str() + eq + 1))) {
-        std::fprintf(stderr, "contention_sim: --scale expects class=factor with class one of load, store, rmw, "
-                             "fence, transfer, park, unpark, wake, access, atomic, syscall, all; got '%s'\n", s.c_str());
-        return false;
-      }
-    } else {
-      std::fprintf(stderr, "contention_sim: unknown or incomplete option '%s' (see the usage in "
-                           "bench/contention_sim.cc)\n", a.c_str());
-      return false;
-    }
+  tools::ArgParser args;
+  args.Flag("json", &opt->json)
+      .String("program", &opt->program)
+      .Int("cpus", 1, 4096, &opt->cpus)
+      .Int("threads", 1, sched::kVcMaxThreads, &opt->threads)
+      .Int("iters", 1, 1'000'000'000, &opt->iters)
+      .Int("interval_us", 0, 1'000'000'000, &opt->interval_us)
+      .Double("phase_us", 0, 1e12, &opt->phase_us)
+      .Double("dispatch_ns", 0, 1e9, &opt->dispatch_ns)
+      .List("variants", &opt->variants)
+      // --scale class=factor, repeatable: one cost class of the table times factor.
+      .Value("scale", 0, [opt](std::string_view v) -> absl::Status {
+        const size_t eq = v.find('=');
+        if (eq != std::string_view::npos) {
+          absl::StatusOr<double> f = tools::ParseDouble(v.substr(eq + 1), 0, 1e6);
+          if (f.ok() && opt->costs.Scale(std::string(v.substr(0, eq)), *f)) return absl::OkStatus();
+        }
+        return absl::InvalidArgumentError(
+            "expects class=factor with class one of load, store, rmw, fence, transfer, park, unpark, "
+            "wake, access, atomic, syscall, all; got '" + std::string(v) + "'");
+      });
+  absl::Status s = args.Parse(argc, argv);
+  if (!s.ok() || args.help()) {
+    if (!s.ok()) std::fprintf(stderr, "contention_sim: %s\n", std::string(s.message()).c_str());
+    std::fprintf(stderr,
+                 "usage: contention_sim [--program churn|store] [--cpus N] [--threads N] [--iters N] "
+                 "[--interval_us N] [--phase_us X] [--dispatch_ns X] [--variants a,b] [--scale class=factor]... "
+                 "[--json]\n");
+    return false;
   }
   if (opt->program != "churn" && opt->program != "store") {
     std::fprintf(stderr, "contention_sim: --program must be churn or store\n");

@@ -44,7 +44,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +59,7 @@
 #include "core/variant.h"
 #include "churn_world.h"
 #include "wait_meter.h"
+#include "tools/args.h"
 
 namespace ftf::core {
 namespace {
@@ -188,50 +188,37 @@ Stats RunOnce(const Variant& variant, const Options& opt, bool invalidate) {
 }
 
 bool ParseArgs(int argc, char** argv, Options* opt) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&](long* out) {
-      if (i + 1 >= argc) return false;
-      *out = std::strtol(argv[++i], nullptr, 10);
-      return true;
-    };
-    long v = 0;
-    if (a == "--readers" && next(&v)) {
-      opt->readers = static_cast<int>(v);
-    } else if (a == "--iters" && next(&v)) {
-      opt->iters = v;
-    } else if (a == "--interval_us" && next(&v)) {
-      opt->interval_us = v;
-    } else if (a == "--repeat" && next(&v)) {
-      opt->repeat = static_cast<int>(v);
-    } else if (a == "--json") {
-      opt->json = true;
-    } else if (a == "--invalidation" && i + 1 < argc) {
-      const std::string w = argv[++i];
-      if (w == "no") {
-        opt->invalidation = {false};
-      } else if (w == "yes") {
-        opt->invalidation = {true};
-      } else if (w == "both") {
-        opt->invalidation = {false, true};
-      } else {
-        std::fprintf(stderr, "--invalidation: expected no, yes or both, got '%s'\n", w.c_str());
-        return false;
-      }
-    } else if (a == "--variants" && i + 1 < argc) {
-      opt->variants.clear();
-      std::stringstream ss(argv[++i]);
-      std::string item;
-      while (std::getline(ss, item, ',')) opt->variants.push_back(item);
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--readers N] [--iters N] [--interval_us N] [--variants a,b] [--repeat N] "
-                   "[--invalidation no|yes|both] [--json]\n",
-                   argv[0]);
-      return false;
-    }
+  tools::ArgParser args;
+  std::vector<std::string> variants;
+  args.Int("readers", 1, 4096, &opt->readers)
+      .Int("iters", 1, 1'000'000'000'000, &opt->iters)
+      .Int("interval_us", 0, 1'000'000'000, &opt->interval_us)
+      .Int("repeat", 1, 1'000'000, &opt->repeat)
+      .Flag("json", &opt->json)
+      .Value("invalidation", 0, [opt](std::string_view w) -> absl::Status {
+        if (w == "no") {
+          opt->invalidation = {false};
+        } else if (w == "yes") {
+          opt->invalidation = {true};
+        } else if (w == "both") {
+          opt->invalidation = {false, true};
+        } else {
+          return absl::InvalidArgumentError("expected no, yes or both, got '" + std::string(w) + "'");
+        }
+        return absl::OkStatus();
+      })
+      .List("variants", &variants);
+  absl::Status s = args.Parse(argc, argv);
+  if (s.ok() && !variants.empty()) opt->variants = variants;
+  if (!s.ok() || args.help()) {
+    if (!s.ok()) std::fprintf(stderr, "%s: %s\n", argv[0], std::string(s.message()).c_str());
+    std::fprintf(stderr,
+                 "usage: %s [--readers N] [--iters N] [--interval_us N] [--variants a,b] [--repeat N] "
+                 "[--invalidation no|yes|both] [--json]\n",
+                 argv[0]);
+    return false;
   }
-  return opt->readers > 0 && opt->iters > 0 && opt->repeat > 0;
+  return true;
 }
 
 }  // namespace
