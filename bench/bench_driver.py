@@ -24,6 +24,10 @@ Sections (keys of the JSON document):
                  (bench/bench_contention.py documents its keys).
   stable_ratios  the single-thread STORE_ATTR_SLOT ratios with many interleaved
                  repetitions and the ratio's spread (bench/bench_contention.py).
+  search         time to find each mutant from an empty corpus and from the
+                 seeds minus its detectors (5 seeds, 300 s cap, tsan and
+                 asan), the stress test beside it, each search aid switched
+                 off, and the search goals (bench/bench_search.py).
 
 Every number is measured; nothing is carried over between runs. Times are
 wall-clock on a shared machine: the report records the load average.
@@ -626,7 +630,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--root", default=".")
     ap.add_argument("--out", required=True, help="JSON file to write")
-    ap.add_argument("--sections", default="throughput,time_to_find,stress,ablation,core,hooks,contention,stable")
+    ap.add_argument("--sections",
+                    default="throughput,time_to_find,stress,ablation,core,hooks,contention,stable,search")
     args = ap.parse_args()
     ctx = Ctx(args)
     if ctx.ftf is None:
@@ -671,6 +676,11 @@ def main():
             log("bench: 4. cost of the scheduling hooks")
             timed("hook_cost", section_hooks, ctx, doc["core_vs_seeds"])
         section_contention_and_stable(ctx, want, timed)
+        if "search" in want:
+            log("bench: 7. search from nothing: empty corpus, seeds minus detectors, stress test, ablations")
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import bench_search
+            timed("search", bench_search.measure, ctx, vs, sys.modules[__name__])
     finally:
         shutil.rmtree(ctx.tmp, ignore_errors=True)
     doc["meta"]["loadavg_end"] = list(os.getloadavg())

@@ -144,6 +144,9 @@ def report_contention_and_stable(doc):
         bench_contention_report.report_contention(doc["contention"], print)
     if doc.get("stable_ratios"):
         bench_contention_report.report_stable(doc["stable_ratios"], print)
+    if doc.get("search"):
+        import bench_search
+        bench_search.report(doc, table, timing, fmt)
 
 
 if __name__ == "__main__":

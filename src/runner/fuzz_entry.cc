@@ -34,6 +34,7 @@ struct FuzzState {
   bool interleaving_coverage = true;
   bool force_direct = false;
   bool custom_mutator = true;
+  bool pct_focus = true;
 };
 FuzzState& State() {
   static FuzzState* s = new FuzzState();  // never destroyed: fibers outlive static destructors
@@ -101,6 +102,8 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
     std::fprintf(stderr, "ftfuzz: FTF_INTERLEAVING_COVERAGE=0: libFuzzer sees code coverage only\n");
   }
   if (s.force_direct) std::fprintf(stderr, "ftfuzz: FTF_SCHEDULE=direct: every schedule runs as a direct one (no PCT)\n");
+  s.pct_focus = SwitchFromEnv("FTF_PCT_FOCUS", "0", "1", true);
+  if (!s.pct_focus) std::fprintf(stderr, "ftfuzz: FTF_PCT_FOCUS=0: PCT change points are steps, not places in the program\n");
   s.custom_mutator = SwitchFromEnv("FTF_CUSTOM_MUTATOR", "0", "1", true);
   if (!s.custom_mutator) {
     std::fprintf(stderr, "ftfuzz: FTF_CUSTOM_MUTATOR=0: libFuzzer's byte mutator only\n");
@@ -124,6 +127,7 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
   RunnerOptions opts;
   opts.variant = s.variant;
   opts.exec.coverage = s.interleaving_coverage;
+  opts.pct_focus = s.pct_focus;
   s.current = &p;
   RunOutcome out = s.runner->Run(p, opts);
   if (!s.warmed_up) {

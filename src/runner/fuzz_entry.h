@@ -9,18 +9,22 @@
 // checks the re-run finds the same thing at the same step, prints the one
 // report format (audit/report.h) and aborts so libFuzzer saves the input.
 //
-// Two environment switches turn off a search aid, for measuring what it is
+// Environment switches turn off a search aid, for measuring what it is
 // worth (./ftfuzz bench's ablations); a target prints a line when one is off:
 //   FTF_INTERLEAVING_COVERAGE=0  the executor does not set the interleaving
 //                                counters: libFuzzer sees code coverage only.
 //   FTF_SCHEDULE=direct          every input's schedule runs as a direct one,
 //                                whatever its PCT flag says (no PCT).
+//   FTF_PCT_FOCUS=0              PCT's change points are steps again, not
+//                                places inside the operations that can
+//                                conflict (program/conflicts.h); a crash file
+//                                found this way replays only with it set.
 //   FTF_CUSTOM_MUTATOR=0         the structure-aware mutator (mutator.h) hands
 //                                every mutation to libFuzzer's byte mutator
 //                                and does no cross-over of its own; libFuzzer's
 //                                -len_control is back at its usual default
 //                                (100) unless the command line sets it.
-// Their defaults ("1", "input", "1") are what every fuzzing run should use; any
+// Their defaults ("1", "input", "1", "1") are what every fuzzing run should use; any
 // other value is a usage error (exit 2).
 
 #ifndef FTF_RUNNER_FUZZ_ENTRY_H_

@@ -43,6 +43,7 @@ void World::RunThread(int t) {
     const core::Object* subject =
         program::UsesField(op.code, program::kFieldTarget) ? Target(t, op.target) : nullptr;
     exec_.SetNote(audit::PackStepNote(static_cast<int>(i), op.code, subject != nullptr ? core::ObjectId(subject) : 0));
+    if (focus_ != nullptr) exec_.SetFocus(focus_->focus[static_cast<size_t>(t)][i]);
     ledger_.BeginOp(t, static_cast<int>(i), static_cast<uint8_t>(ops[i].code));
     Observation obs;
     Execute(ts, t, ops[i], obs);
@@ -59,6 +60,7 @@ void World::RunThread(int t) {
     }
   }
   // The thread's locals die with it.
+  if (focus_ != nullptr) exec_.SetFocus(-1);
   ledger_.BeginOp(t, -1, 0xFF);
   for (int r = 0; r < program::kNumRegisters; ++r) SetReg(ts, t, r, nullptr);
   core::ThreadExit(ts);

@@ -7,6 +7,7 @@
 #include <span>
 #include <utility>
 
+#include "program/conflicts.h"
 #include "program/decoder.h"
 #include "program/encoder.h"
 #include "program/layout.h"
@@ -33,6 +34,16 @@ constexpr Weight kWeights[] = {
     {Mutation::kInsertOp, 15},   {Mutation::kDeleteOp, 8},       {Mutation::kDuplicateOp, 8},
     {Mutation::kMoveOp, 6},      {Mutation::kMoveOpToThread, 8}, {Mutation::kRetarget, 10},
 };
+
+// The static score steers the schedule search (program/conflicts.h): a
+// program with no pair of operations that can conflict across threads gains
+// nothing from another schedule, so its schedule mutations become program
+// mutations; one with conflicting pairs gets extra schedule-only mutations,
+// 2 points per pair up to kMaxScheduleBoost (out of 100), before the table
+// is consulted.
+constexpr uint32_t kMaxScheduleBoost = 30;
+
+uint32_t ScheduleBoost(int pairs) { return std::min<uint32_t>(kMaxScheduleBoost, 2u * static_cast<uint32_t>(pairs)); }
 
 Mutation PickMutation(MutationRng& rng) {
   uint32_t r = rng.Below(100);
@@ -294,10 +305,12 @@ std::vector<uint8_t> EncodeWithin(Program p, size_t max_size) {
 size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned int seed, ByteMutator bytes) {
   MutationRng rng(0x6674667A7A000000ull ^ seed);
   const Program p = program::Decode(std::span<const uint8_t>(data, size));
+  const int pairs = program::AnalyzeConflicts(p).pairs;
   // A few tries: a mutation that does not apply (nothing to delete) or that
   // fitting into max_size undoes gives way to another.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    const Mutation m = PickMutation(rng);
+    Mutation m = rng.Below(100) < ScheduleBoost(pairs) ? Mutation::kScheduleBytes : PickMutation(rng);
+    if (pairs == 0 && (m == Mutation::kScheduleBytes || m == Mutation::kScheduleKind)) continue;
     if (m == Mutation::kBytes) {
       if (bytes != nullptr) return bytes(data, size, max_size);
       continue;

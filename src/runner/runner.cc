@@ -2,6 +2,7 @@
 
 #include "runner/runner.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <string>
@@ -50,7 +51,23 @@ struct Runner::Impl {
   Impl() : world(exec) {}
   sched::FiberExecutor exec;
   World world;
+  program::ConflictMap conflicts;  // the current PCT program's, for FOCUS
+  sched::FocusPlan focus;
 };
+
+namespace {
+
+// PCT's FOCUS plan of a program (sched decoder, FOCUS): its focused
+// operations, numbered thread by thread.
+void PlanFocus(const program::Program& p, program::ConflictMap* conflicts, sched::FocusPlan* plan) {
+  *conflicts = program::AnalyzeConflicts(p);
+  *plan = sched::FocusPlan{};
+  plan->focused = conflicts->focused;
+  const size_t n = std::min<size_t>(conflicts->focus_begin.size(), sched::kMaxThreads + 1);
+  for (size_t t = 0; t < n; ++t) plan->begin[t] = conflicts->focus_begin[t];
+}
+
+}  // namespace
 
 Runner::Runner() : impl_(std::make_unique<Impl>()) {}
 Runner::~Runner() = default;
@@ -66,9 +83,16 @@ RunOutcome Runner::Run(const program::Program& p, const RunnerOptions& options) 
   bool returned = false;  // ... and returned its RunResult
   try {
     w.Build(p, variant, options.record_observations);
+    const bool focus = options.pct_focus && p.schedule.kind == program::ScheduleKind::kPct;
+    sched::RunOptions exec_options = options.exec;
+    if (focus) {
+      PlanFocus(p, &impl_->conflicts, &impl_->focus);
+      exec_options.focus = &impl_->focus;
+    }
+    w.set_focus(focus ? &impl_->conflicts : nullptr);
     ran = true;
     out.exec = impl_->exec.Run(
-        static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, options.exec);
+        static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, exec_options);
     returned = true;
     out.finding = audit::FindingFromRunResult(out.exec, &impl_->exec.trace());
     if (!out.finding) out.finding = w.TearDown();

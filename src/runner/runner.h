@@ -67,6 +67,10 @@ struct RunnerOptions {
   const core::Variant* variant = nullptr;  // nullptr: locked
   sched::RunOptions exec;
   bool record_observations = false;
+  // PCT schedules place their change points inside the operations that can
+  // conflict with another thread's (program/conflicts.h, sched decoder's
+  // FOCUS). Off: change points are steps (FTF_PCT_FOCUS=0, an ablation).
+  bool pct_focus = true;
 };
 
 struct RunOutcome {

@@ -23,6 +23,7 @@
 #include "core/slot_access.h"
 #include "core/type.h"
 #include "core/variant.h"
+#include "program/conflicts.h"
 #include "program/program.h"
 #include "runner/runner.h"
 #include "sched/fiber_executor.h"
@@ -57,6 +58,10 @@ class World final : public audit::HolderSource {
   // The shared object oN, a type TN, a thread's register (borrowed).
   core::Object* object(int i) const { return objects_[static_cast<size_t>(i)]; }
   core::Type* type(int i) const { return prog_types_[static_cast<size_t>(i)]; }
+  // PCT's FOCUS: the program's focused operations (borrowed until the next
+  // Build; null: none). RunThread tells the executor which one each thread
+  // is in.
+  void set_focus(const program::ConflictMap* focus) { focus_ = focus; }
   core::Object* reg(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
   const core::GlobalsEnv& env() const { return env_; }
 
@@ -102,6 +107,7 @@ class World final : public audit::HolderSource {
   core::DictState dict_state_;
 
   const program::Program* prog_ = nullptr;
+  const program::ConflictMap* focus_ = nullptr;
   uint64_t run_ = 0;  // Build() count, for the per-run site reset
   bool record_ = false;
   std::array<core::Type*, program::kNumTypes> prog_types_{};

@@ -112,6 +112,7 @@ RunResult FiberExecutor::Run(int num_threads, const ThreadBody& body, const prog
     s.blocked = false;
     s.wait = core::WaitSpec{};
     s.note = 0;
+    s.focus_key = -1;
     s.has_last = false;
   }
   last_progress_step_ = 0;
@@ -124,7 +125,7 @@ RunResult FiberExecutor::Run(int num_threads, const ThreadBody& body, const prog
   body_exception_ = nullptr;
   trace_.Begin(options.ring_size, options.full_trace);
   coverage_.BeginRun();
-  decoder_.Reset(schedule, num_threads, DecoderOptions{options.fallback_quantum, options.pct_horizon});
+  decoder_.Reset(schedule, num_threads, DecoderOptions{options.fallback_quantum, options.pct_horizon, options.focus});
   core::SchedHook* previous = core::InstallSchedHook(this);
   AdoptCurrentThread(&main_ctx_);
   for (int i = 0; i < num_threads; ++i) glue::Release(&fiber_of_[i]->start_token);

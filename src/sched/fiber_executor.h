@@ -103,6 +103,10 @@ struct RunOptions {
   // Decoder settings (decoder.h).
   uint32_t fallback_quantum = 8;
   uint32_t pct_horizon = 1024;
+  // PCT's FOCUS (decoder.h): where change points may fall. Borrowed for the
+  // duration of Run; null: change points are steps. The body reports which
+  // focused operation each thread is in with SetFocus.
+  const FocusPlan* focus = nullptr;
   // Trace: keep the last `ring_size` steps (0: none), or every step.
   uint32_t ring_size = 256;  // audit/finding.cc looks at the same tail for LIVELOCK sites
   bool full_trace = false;
@@ -167,6 +171,10 @@ class FiberExecutor final : public core::SchedHook {
   // Attaches `note` to every later step of the calling thread (e.g. operation
   // index << 32 | object id), for reports; not part of the trace hash.
   void SetNote(uint64_t note);
+  // The calling thread starts an operation: `ordinal` is its number among
+  // the program's focused operations (RunOptions::focus), or -1 when it is
+  // not focused. Counts the operation's accesses for PCT's FOCUS; no step.
+  void SetFocus(int ordinal);
   // A scheduling point without an access: ends the direct decoder's run
   // length / the round-robin quantum.
   void Yield(core::Loc loc = core::Loc::Here());
@@ -211,6 +219,7 @@ class FiberExecutor final : public core::SchedHook {
     bool blocked = false;
     core::WaitSpec wait{};
     uint64_t note = 0;
+    int64_t focus_key = -1;  // PickContext::focus_key
     bool has_last = false;
     TraceStep last;
   };

@@ -65,7 +65,7 @@ FTF_SCHED_INTERNAL FTF_SCHED_ALWAYS_INLINE inline void FiberExecutor::Decide(int
     CallScheduler(me, unfinished_ == 0 ? Request::kDone : Request::kDeadlock);
     return;
   }
-  PickContext c{runnable, me, reason, trace_.steps(), pending_};
+  PickContext c{runnable, me, reason, trace_.steps(), pending_, slots_[me].focus_key};
   const int next = decoder_.Pick(c);
   if (next != me) SwitchTo(me, next);
 }
@@ -94,6 +94,10 @@ FTF_SCHED_INTERNAL void FiberExecutor::OnAccess(const core::Access& a) {
     }
   }
   Record(me, static_cast<EventKind>(a.kind), a.order, a.loc, a.addr);
+  // One more access of the current operation (PCT's FOCUS); the low 16 bits
+  // saturate below 0xFFFF, which means "outside a focused operation".
+  int64_t& key = slots_[me].focus_key;
+  if ((key & 0xFFFF) < 0xFFFE) ++key;
   if (abandoning_) AbandonPoint();
 }
 
@@ -155,6 +159,14 @@ FTF_SCHED_INTERNAL void FiberExecutor::NoteProgress() { last_progress_step_ = tr
 FTF_SCHED_INTERNAL bool FiberExecutor::Choose() {
   if (!in_run_ || abandoning_) return false;
   return decoder_.TakeChoice();
+}
+
+FTF_SCHED_INTERNAL void FiberExecutor::SetFocus(int ordinal) {
+  const int me = cur_;
+  if (me < 0) return;
+  int64_t& key = slots_[me].focus_key;
+  // Unfocused: keep the last focused ordinal, mark "past its accesses".
+  key = ordinal >= 0 ? (int64_t{ordinal} << 16) : ((key >> 16) << 16) | 0xFFFF;
 }
 
 FTF_SCHED_INTERNAL void FiberExecutor::SetNote(uint64_t note) {

@@ -95,7 +95,7 @@ FTF_SCHED_INTERNAL bool DirectDecoder::TakeChoice() { return ChoiceFromEnd(bytes
 FTF_SCHED_INTERNAL uint8_t PctDecoder::NextByte() { return pos_ < len_ ? bytes_[pos_++] : 0; }
 
 FTF_SCHED_INTERNAL void PctDecoder::Reset(const uint8_t* bytes, size_t len, int num_threads, int depth,
-                                          uint32_t horizon, uint32_t fallback_quantum) {
+                                          uint32_t horizon, uint32_t fallback_quantum, const FocusPlan* focus) {
   bytes_ = bytes;
   len_ = len;
   pos_ = 0;
@@ -115,12 +115,26 @@ FTF_SCHED_INTERNAL void PctDecoder::Reset(const uint8_t* bytes, size_t len, int 
   for (int k = 0; k < num_threads_; ++k) priority_[order[k]] = depth_ + k;
   for (int j = 0; j < kMaxDepth; ++j) change_[j] = 0;
   fired_ = 0;
+  focused_ = focus != nullptr && focus->focused > 0;
   for (int j = 0; j + 1 < depth_; ++j) {
     const uint32_t lo = NextByte();
     const uint32_t hi = NextByte();
-    change_[j] = 1 + ((hi << 8) | lo) % horizon;
+    const uint32_t v = (hi << 8) | lo;
+    if (!focused_) {
+      change_[j] = 1 + v % horizon;
+      continue;
+    }
+    // FOCUS: the (v % F)-th focused operation, its ((v / F) % kFocusOffsets)-th access.
+    const uint32_t f = v % static_cast<uint32_t>(focus->focused);
+    const uint32_t offset = (v / static_cast<uint32_t>(focus->focused)) % kFocusOffsets;
+    int t = 0;
+    while (t + 1 < num_threads_ && static_cast<uint32_t>(focus->begin[t + 1]) <= f) ++t;
+    change_thread_[j] = t;
+    change_[j] = (uint64_t{f} << 16) | offset;
   }
-  fallback_after_ = 2ull * horizon;
+  // A change point of FOCUS can come late in a long run; the round robin
+  // that guarantees termination waits longer then.
+  fallback_after_ = (focused_ ? 8ull : 2ull) * horizon;
   fallback_.Reset(fallback_quantum);
 }
 
@@ -129,7 +143,9 @@ FTF_SCHED_INTERNAL int PctDecoder::Pick(const PickContext& c) {
   if (c.current >= 0 && (c.reason == PickReason::kPoint || c.reason == PickReason::kYield)) {
     for (int j = 0; j + 1 < depth_; ++j) {
       if ((fired_ >> j) & 1u) continue;
-      if (c.step >= change_[j]) {
+      const bool due = focused_ ? change_thread_[j] == c.current && c.focus_key >= static_cast<int64_t>(change_[j])
+                                : c.step >= change_[j];
+      if (due) {
         priority_[c.current] = depth_ - 1 - j;
         fired_ |= 1u << j;
       }
@@ -153,7 +169,7 @@ FTF_SCHED_INTERNAL void ScheduleDecoder::Reset(const program::ScheduleSpec& spec
   const uint8_t* bytes = spec.bytes.data();
   const size_t len = spec.bytes.size();
   if (kind_ == program::ScheduleKind::kPct) {
-    pct_.Reset(bytes, len, num_threads, spec.pct_depth, options.pct_horizon, options.fallback_quantum);
+    pct_.Reset(bytes, len, num_threads, spec.pct_depth, options.pct_horizon, options.fallback_quantum, options.focus);
   } else {
     kind_ = program::ScheduleKind::kDirect;  // any unknown kind decodes as direct
     direct_.Reset(bytes, len, options.fallback_quantum);

@@ -39,6 +39,19 @@
 //                             the running thread's priority to d-1-j (below
 //                             every initial priority).
 //
+//   FOCUS. When the runner gives the decoder a FocusPlan (the operations of
+//   the program that can conflict with another thread's, program/conflicts.h)
+//   with at least one focused operation, a change point names a place in the
+//   program instead of a step: v % F picks the focused operation (F of them,
+//   numbered thread by thread), (v / F) % kFocusOffsets the access inside it,
+//   and the change fires when that operation's thread reaches that access
+//   (or, if the operation has fewer accesses, at its next point after it).
+//   So every change point falls where another thread can interfere, and a
+//   bug of depth d is found with probability >= 1/(n (F * kFocusOffsets)^(d-1))
+//   however many unrelated steps the run has. The fair round robin then takes
+//   over after 8*horizon steps. Without a plan (or with F = 0) change points
+//   are steps, as above.
+//
 //   Missing bytes read as 0. The highest-priority runnable thread always runs.
 //   Uniformly random bytes give (up to a 2^-16 modulo bias) PCT's random
 //   priorities and change points, hence its probabilistic guarantee: a bug of
@@ -95,6 +108,10 @@ struct PickContext {
   // that access first. Threads not started yet, or resuming from a block or a
   // yield, have none pending.
   ThreadMask pending = 0;
+  // The current thread's place in the program, for PCT's FOCUS: the ordinal
+  // of its focused operation << 16 | accesses it made in it; after a focused
+  // operation f, outside any: f << 16 | 0xFFFF; before any: -1.
+  int64_t focus_key = -1;
 };
 
 // The run-length table of the direct decoder (index: byte >> 3).
@@ -135,16 +152,29 @@ class DirectDecoder {
   RoundRobin fallback_;
 };
 
+// Where PCT's change points may fall (FOCUS above): F focused operations,
+// thread t's are ordinals begin[t] .. begin[t + 1] - 1.
+struct FocusPlan {
+  int focused = 0;
+  int begin[kMaxThreads + 1] = {};
+};
+inline constexpr uint32_t kFocusOffsets = 16;
+
 class PctDecoder {
  public:
   static constexpr int kMaxDepth = 8;
+  // `focus` may be null (change points are steps); it is read during Reset only.
   void Reset(const uint8_t* bytes, size_t len, int num_threads, int depth, uint32_t horizon,
-             uint32_t fallback_quantum);
+             uint32_t fallback_quantum, const FocusPlan* focus = nullptr);
   int Pick(const PickContext& c);
   // A choice (see CHOICES above).
   bool TakeChoice();
   FTF_SCHED_INTERNAL int priority(int thread) const { return priority_[thread]; }
   FTF_SCHED_INTERNAL uint64_t change_point(int j) const { return change_[j]; }
+  // FOCUS: change point j fires in thread change_thread(j) at focus key
+  // change_point(j) (PickContext::focus_key); -1 when change points are steps.
+  FTF_SCHED_INTERNAL int change_thread(int j) const { return focused_ ? change_thread_[j] : -1; }
+  FTF_SCHED_INTERNAL bool focused() const { return focused_; }
   FTF_SCHED_INTERNAL int num_change_points() const { return depth_ - 1; }
   FTF_SCHED_INTERNAL uint64_t fallback_after() const { return fallback_after_; }
 
@@ -159,6 +189,8 @@ class PctDecoder {
   int depth_ = 1;
   int priority_[kMaxThreads] = {};
   uint64_t change_[kMaxDepth] = {};
+  int change_thread_[kMaxDepth] = {};
+  bool focused_ = false;
   uint32_t fired_ = 0;  // change points already applied
   uint64_t fallback_after_ = 0;
   RoundRobin fallback_;
@@ -167,6 +199,7 @@ class PctDecoder {
 struct DecoderOptions {
   uint32_t fallback_quantum = 8;
   uint32_t pct_horizon = 1024;  // expected steps per run; PCT change points fall in [1, horizon]
+  const FocusPlan* focus = nullptr;  // PCT's FOCUS (borrowed during Reset); null: steps
 };
 
 // The decoder a ScheduleSpec asks for.

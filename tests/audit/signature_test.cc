@@ -259,6 +259,23 @@ TEST(SignatureTest, ARefcountFindingWithoutARacingPlainWriteKeepsItsOperationSit
             "op core/member.cc:88");
 }
 
+TEST(SignatureTest, AWrongValueNeverMissesAWriteOfTheHarness) {
+  // T1 inserts into the dict (core), then the interpreter drops a register
+  // at the end of T1 (a harness call site); T0's load read no address T1
+  // wrote. The missed write is the insert, not the clean-up, whose line
+  // moves with every edit of the interpreter.
+  static int g_entry, g_reg;
+  const std::vector<Access> steps = {
+      {1, kStore, kRelaxed, "/src/ftfuzz/src/core/dict.cc", 52, &g_entry},
+      {1, kRmw, kRelaxed, "/src/ftfuzz/src/runner/interpreter.cc", 64, &g_reg},
+      {0, kLoad, kRelaxed, "/src/ftfuzz/src/core/dict_read.cc", 53, &g_slot},
+  };
+  sched::Trace trace;
+  Fill(trace, steps);
+  EXPECT_EQ(RootCause(At(FindingKind::kWrongValue, 0, 3, "core/dict_read.cc:53"), &trace, nullptr),
+            "stale-load core/dict_read.cc:53 missed-write core/dict.cc:52");
+}
+
 TEST(ReportParseTest, AnFtfuzzReportAfterTheSanitizerReportIsTheFinding) {
   const std::string log = std::string("INFO: Seed: 1\n") + kTsanReport +
                           "==FTF== ERROR: ThreadSanitizer: DATA_RACE obj#3 at core/member.cc:144 in MEMBER_SET\n"

@@ -35,7 +35,7 @@ def positive(v, what):
     ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
     need(ok, "%s: %r is not a positive finite number" % (what, v))
 
-for key in ("meta", "throughput", "time_to_find", "stress", "ablation", "core_vs_seeds", "hook_cost"):
+for key in ("meta", "throughput", "time_to_find", "stress", "ablation", "core_vs_seeds", "hook_cost", "search"):
     need(key in doc, "section %s missing" % key)
 if errors:
     sys.exit("bench_smoke: " + "; ".join(errors))
@@ -102,6 +102,19 @@ if lean:
     need(all("skipped" in r for r in ab), "ablation: lean run measured rows it cannot have built")
 else:
     timing_rows(ab, "ablation")
+
+se = doc["search"]
+need({(r["corpus"], r["sanitizer"]) for r in se["rows"]} >= {("empty", "tsan"), ("leaveout", "tsan")},
+     "search: the empty and leave-out rows under tsan are missing")
+for r in se["rows"] + se["ablation"]:
+    need("skipped" not in r, "search: %s skipped: %s" % (r["mutant"], r.get("skipped")))
+    need(len(r.get("runs", [])) >= 1, "search %s: no run" % r["mutant"])
+    for run in r.get("runs", []):
+        positive(run["seconds"], "search %s seconds" % r["mutant"])
+        need(run["seconds"] <= r["cap_s"] + 60, "search %s: a run over its cap" % r["mutant"])
+need({r["setting"] for r in se["ablation"]} >= {"baseline", "no_custom_mutator", "no_pct_focus",
+                                                "no_interleaving_coverage"}, "search: ablation settings missing")
+need(all("goal" in g and "met" in g for g in se["goals"]) and len(se["goals"]) >= 2, "search: goals missing")
 
 core = doc["core_vs_seeds"]
 cases = {(r["case"], r["variant"]) for r in core["slot_store"]}

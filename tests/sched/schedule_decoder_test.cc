@@ -220,6 +220,65 @@ TEST(PctDecoderTest, RoundRobinTakesOverAfterTwiceTheHorizon) {
   EXPECT_EQ(d.Pick(At(0b11, 0, PickReason::kPoint, 11, 0b11)), 1);
 }
 
+PickContext AtKey(ThreadMask runnable, int current, int64_t focus_key, uint64_t step) {
+  PickContext c = At(runnable, current, PickReason::kPoint, step, ThreadMask{1} << current);
+  c.focus_key = focus_key;
+  return c;
+}
+
+TEST(PctFocusTest, ChangePointNamesAFocusedOperationAndAnAccessInIt) {
+  // 5 focused operations: T0 has ordinals 0-1, T1 has 2-4. Change point
+  // bytes {0x0D, 0x00} -> v = 13: operation 13 % 5 = 3 (T1's second),
+  // access (13 / 5) % 16 = 2.
+  FocusPlan plan;
+  plan.focused = 5;
+  plan.begin[0] = 0;
+  plan.begin[1] = 2;
+  plan.begin[2] = 5;
+  const uint8_t bytes[] = {1, 0x0D, 0x00};  // shuffle {1}: identity, T0 = 2, T1 = 3 (highest)
+  PctDecoder d;
+  d.Reset(bytes, sizeof(bytes), 2, 2, 1024, 8, &plan);
+  ASSERT_TRUE(d.focused());
+  EXPECT_EQ(d.change_thread(0), 1);
+  EXPECT_EQ(d.change_point(0), (uint64_t{3} << 16) | 2);
+  EXPECT_EQ(d.Pick(At(0b11, -1, PickReason::kStart)), 1);
+  // Not before T1 is two accesses into its focused operation 3, however
+  // many steps have passed...
+  EXPECT_EQ(d.Pick(AtKey(0b11, 1, (int64_t{2} << 16) | 7, 5000)), 1);
+  EXPECT_EQ(d.Pick(AtKey(0b11, 1, (int64_t{3} << 16) | 1, 5001)), 1);
+  // ... and never in another thread at the same place.
+  EXPECT_EQ(d.priority(1), 3);
+  // There it fires: T1 drops to d - 1 = 1, below T0.
+  EXPECT_EQ(d.Pick(AtKey(0b11, 1, (int64_t{3} << 16) | 2, 5002)), 0);
+  EXPECT_EQ(d.priority(1), 1);
+}
+
+TEST(PctFocusTest, AChangePointPastAShortOperationFiresAtTheThreadsNextPoint) {
+  FocusPlan plan;
+  plan.focused = 2;
+  plan.begin[0] = 0;
+  plan.begin[1] = 2;
+  plan.begin[2] = 2;
+  // v = 0x1E = 30: operation 0, access 15; operation 0 has fewer accesses.
+  const uint8_t bytes[] = {0, 0x1E, 0x00};  // shuffle {0}: T1 = 2, T0 = 3 (highest)
+  PctDecoder d;
+  d.Reset(bytes, sizeof(bytes), 2, 2, 1024, 8, &plan);
+  EXPECT_EQ(d.change_thread(0), 0);
+  EXPECT_EQ(d.Pick(AtKey(0b11, 0, (int64_t{0} << 16) | 3, 3)), 0);
+  // T0 left operation 0 after 4 accesses (an unfocused one follows).
+  EXPECT_EQ(d.Pick(AtKey(0b11, 0, (int64_t{0} << 16) | 0xFFFF, 4)), 1);
+}
+
+TEST(PctFocusTest, WithoutFocusedOperationsChangePointsAreSteps) {
+  FocusPlan none;  // F = 0: a program with no conflicting pair
+  const uint8_t bytes[] = {0, 0, 5, 0};
+  PctDecoder d;
+  d.Reset(bytes, sizeof(bytes), 3, 2, 100, 8, &none);
+  EXPECT_FALSE(d.focused());
+  EXPECT_EQ(d.change_point(0), 6u);
+  EXPECT_EQ(d.change_thread(0), -1);
+}
+
 TEST(ScheduleDecoderTest, KindSelectsTheDecoder) {
   program::ScheduleSpec direct = Direct({0x02});
   program::ScheduleSpec pct = Pct({0, 0}, 1);
