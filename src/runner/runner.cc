@@ -3,6 +3,8 @@
 #include "runner/runner.h"
 
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -44,6 +46,17 @@ void FillFromTrace(const sched::Trace& trace, sched::RunResult* r) {
   r->trace_hash = trace.hash();
 }
 
+// FTF_REDUCTION=0 turns the partial-order reduction off (every access a
+// scheduling point, docs/scheduling.md) in every run of the process: for
+// measuring it, and for replaying an input found that way. Read once.
+bool ReductionFromEnv() {
+  static const bool on = [] {
+    const char* v = std::getenv("FTF_REDUCTION");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
+
 }  // namespace
 
 struct Runner::Impl {
@@ -67,8 +80,10 @@ RunOutcome Runner::Run(const program::Program& p, const RunnerOptions& options) 
   try {
     w.Build(p, variant, options.record_observations);
     ran = true;
+    sched::RunOptions exec_options = options.exec;
+    if (!ReductionFromEnv()) exec_options.reduce_private = false;
     out.exec = impl_->exec.Run(
-        static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, options.exec);
+        static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, exec_options);
     returned = true;
     out.finding = audit::FindingFromRunResult(out.exec, &impl_->exec.trace());
     if (!out.finding) out.finding = w.TearDown();
