@@ -26,6 +26,7 @@ PrivateMemory::~PrivateMemory() = default;
 FTF_SCHED_INTERNAL void PrivateMemory::BeginRun() {
   num_blocks_ = 0;
   full_ = false;
+  lo_ = hi_ = 0;
   if (++generation_ == 0) {  // wrapped: stale slots could look current
     for (size_t i = 0; i < kTableSize; ++i) table_[i].generation = 0;
     generation_ = 1;
@@ -48,15 +49,17 @@ FTF_SCHED_INTERNAL PrivateMemory::Block* PrivateMemory::BlockAt(const void* addr
 }
 
 FTF_SCHED_INTERNAL int PrivateMemory::Owner(const void* addr) const {
-  if (num_blocks_ == 0) return -1;
-  const Slot* s = Find(reinterpret_cast<uintptr_t>(addr) >> kGranuleShift);
+  const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
+  if (a < lo_ || a >= hi_) return -1;
+  const Slot* s = Find(a >> kGranuleShift);
   if (s == nullptr) return -1;
   const Block& b = blocks_[s->block];
   return b.published ? -1 : b.owner;
 }
 
 FTF_SCHED_INTERNAL void PrivateMemory::Publish(const void* p) {
-  if (num_blocks_ == 0) return;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a < lo_ || a >= hi_) return;
   if (Block* b = BlockAt(p)) b->published = true;
 }
 
@@ -105,6 +108,9 @@ FTF_SCHED_INTERNAL void PrivateMemory::OnAllocate(int thread, const void* begin,
   b.owner = static_cast<int8_t>(thread);
   b.published = false;
   num_blocks_ = id + 1;
+  const uintptr_t end = b.begin + bytes;
+  if (id == 0 || b.begin < lo_) lo_ = b.begin;
+  if (id == 0 || end > hi_) hi_ = end;
 }
 
 }  // namespace ftf::sched

@@ -74,8 +74,10 @@ class PrivateMemory {
     uint32_t generation;
     uint32_t block;
   };
-  static constexpr size_t kTableSize = 1 << 14;  // granules (power of two)
-  static constexpr size_t kMaxBlocks = 2048;     // blocks per run
+  // Small enough to stay in cache: it is probed at every access. A run that
+  // allocates more than it holds has its later blocks shared (points).
+  static constexpr size_t kTableSize = 1 << 11;  // granules (power of two)
+  static constexpr size_t kMaxBlocks = 512;      // blocks per run
   static constexpr size_t kMaxProbes = 16;
 
   // The slot of `granule` (nullptr if absent).
@@ -87,6 +89,10 @@ class PrivateMemory {
   Slot* table_;     // raw copies of the storage pointers, for fiber-side code
   Block* blocks_;
   uint32_t generation_ = 1;  // slots start at 0: empty
+  // The address range the registered blocks span: most accesses (to the
+  // world's objects, made before the run) fall outside it and need no probe.
+  uintptr_t lo_ = 0;
+  uintptr_t hi_ = 0;
   uint32_t num_blocks_ = 0;
   bool full_ = false;
 };
