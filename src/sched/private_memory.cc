@@ -27,6 +27,7 @@ FTF_SCHED_INTERNAL void PrivateMemory::BeginRun() {
   num_blocks_ = 0;
   full_ = false;
   lo_ = hi_ = 0;
+  for (size_t i = 0; i < kPageWords; ++i) page_bits_[i] = 0;
   if (++generation_ == 0) {  // wrapped: stale slots could look current
     for (size_t i = 0; i < kTableSize; ++i) table_[i].generation = 0;
     generation_ = 1;
@@ -48,7 +49,7 @@ FTF_SCHED_INTERNAL PrivateMemory::Block* PrivateMemory::BlockAt(const void* addr
   return s == nullptr ? nullptr : &blocks_[s->block];
 }
 
-FTF_SCHED_INTERNAL int PrivateMemory::Owner(const void* addr) const {
+FTF_SCHED_INTERNAL int PrivateMemory::OwnerSlow(const void* addr) const {
   const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
   if (a < lo_ || a >= hi_) return -1;
   const Slot* s = Find(a >> kGranuleShift);
@@ -111,6 +112,9 @@ FTF_SCHED_INTERNAL void PrivateMemory::OnAllocate(int thread, const void* begin,
   const uintptr_t end = b.begin + bytes;
   if (id == 0 || b.begin < lo_) lo_ = b.begin;
   if (id == 0 || end > hi_) hi_ = end;
+  for (uintptr_t page = b.begin >> kPageShift; page <= (end - 1) >> kPageShift; ++page) {
+    page_bits_[(page >> 6) & (kPageWords - 1)] |= uint64_t{1} << (page & 63);
+  }
 }
 
 }  // namespace ftf::sched

@@ -54,8 +54,13 @@ class PrivateMemory {
   // `thread` only if it never was published; unknown blocks stay shared).
   void OnAllocate(int thread, const void* begin, size_t bytes, bool reused);
   // The thread a private block containing `addr` belongs to, or -1 (not a
-  // block of this run, or published).
-  int Owner(const void* addr) const;
+  // block of this run, or published). Inline: it runs at every access, and
+  // most accesses (to the world's objects) leave at the page filter.
+  FTF_SCHED_INTERNAL int Owner(const void* addr) const {
+    const uintptr_t page = reinterpret_cast<uintptr_t>(addr) >> kPageShift;
+    if (((page_bits_[(page >> 6) & (kPageWords - 1)] >> (page & 63)) & 1) == 0) return -1;
+    return OwnerSlow(addr);
+  }
   // The block containing `p` (if any) is published.
   void Publish(const void* p);
 
@@ -80,6 +85,12 @@ class PrivateMemory {
   static constexpr size_t kMaxBlocks = 512;      // blocks per run
   static constexpr size_t kMaxProbes = 16;
 
+  // A bit per 4 KiB page (hashed by page number) that holds part of a
+  // registered block: a clear bit means no private block there.
+  static constexpr int kPageShift = 12;
+  static constexpr size_t kPageWords = 64;  // 4096 bits
+
+  int OwnerSlow(const void* addr) const;
   // The slot of `granule` (nullptr if absent).
   const Slot* Find(uintptr_t granule) const;
   Block* BlockAt(const void* addr);
@@ -93,6 +104,7 @@ class PrivateMemory {
   // world's objects, made before the run) fall outside it and need no probe.
   uintptr_t lo_ = 0;
   uintptr_t hi_ = 0;
+  uint64_t page_bits_[kPageWords] = {};
   uint32_t num_blocks_ = 0;
   bool full_ = false;
 };
