@@ -197,6 +197,22 @@ def make_goal_corpus(ctx):
     return d, max_len
 
 
+def goal_points(ctx, goal_dir):
+    """Scheduling points (steps) per run of the goal corpus, from `ftf repro`'s
+    last line, with the partial-order reduction on (the default) and off
+    (FTF_REDUCTION=0, every access a point): mean over the inputs."""
+    out = {}
+    for key, env in (("points_per_run", None), ("points_per_run_no_reduction", {"FTF_REDUCTION": "0"})):
+        steps = []
+        for f in sorted(os.listdir(goal_dir)):
+            _, text, _ = run([ctx.ftf, "repro", os.path.join(goal_dir, f)], timeout=60, env=env)
+            m = re.search(r"(\d+) steps", text or "")
+            if m:
+                steps.append(int(m.group(1)))
+        out[key] = round(statistics.mean(steps)) if steps else None
+    return out
+
+
 def section_throughput(ctx):
     secs = 1 if ctx.quick else 20
     rows = []
@@ -214,6 +230,9 @@ def section_throughput(ctx):
             rows.append(r)
             log("  throughput %-14s %-7s %s exec/s" % (t, preset, r["exec_per_sec"]))
     goal_dir, max_len = make_goal_corpus(ctx)
+    points = goal_points(ctx, goal_dir)
+    log("  goal 4x32 scheduling points per run: %s (reduction off: %s)" %
+        (points["points_per_run"], points["points_per_run_no_reduction"]))
     goal_rows = []
     for preset in PRESETS:
         b = ctx.fuzzer(preset, "slots_fuzzer")
@@ -233,7 +252,7 @@ def section_throughput(ctx):
             status = "PASS"
         goal_rows.append({"preset": preset, "size": "4x32", "exec_per_sec": r["exec_per_sec"], "execs": r["execs"],
                           "replay_exec_per_sec": replay, "goal": GOAL[preset], "status": status,
-                          "seconds": r["seconds"], "max_len": max_len})
+                          "seconds": r["seconds"], "max_len": max_len, **points})
         log("  goal 4x32 %-7s fuzz %s exec/s, replay %s exec/s (goal %d): %s" %
             (preset, r["exec_per_sec"], replay, GOAL[preset], status))
     return {"seconds_per_run": secs, "seed": 1, "variant": "locked", "rows": rows, "goal": goal_rows,

@@ -60,9 +60,11 @@ def main():
             tp["seed"], tp["seconds_per_run"], tp["variant"]),
               ["target", "preset", "exec/s", "execs", "program size (threads x ops/thread, mean)", "finding"], rows)
         rows = [[("slots_fuzzer 4x32", r["preset"], fmt(r.get("exec_per_sec")), fmt(r.get("replay_exec_per_sec")),
+                  fmt(r.get("points_per_run")), fmt(r.get("points_per_run_no_reduction")),
                   fmt(r.get("goal")), r.get("status", r.get("skipped")))][0] for r in tp["goal"]]
         table("   Goal row (%s)" % tp["goal_corpus"],
-              ["program", "preset", "fuzz exec/s", "replay exec/s", "goal", "status"], rows)
+              ["program", "preset", "fuzz exec/s", "replay exec/s", "points/run", "points/run (FTF_REDUCTION=0)",
+               "goal", "status"], rows)
 
     tf = doc.get("time_to_find")
     if tf:

@@ -6,7 +6,10 @@
 // `slot.ExchangeSeqCst(v)`) the way CPython's `_Py_atomic_load_ptr_relaxed`
 // does, and each access first calls the scheduling hook with its source
 // location, so a deterministic scheduler can switch logical threads at exactly
-// the points where real hardware could interleave them.
+// the points where real hardware could interleave them. Stores of pointers
+// also hand the hook the pointer they write: that is how the executor learns
+// that an object no other thread could reach so far is now published
+// (docs/scheduling.md).
 //
 // Plain (non-atomic) accesses exist on purpose: CPython reads and writes some
 // fields plainly (e.g. `old = *addr` inside a critical section in
@@ -66,7 +69,7 @@ class Cell {
 
   // --- stores ------------------------------------------------------------
   void StorePlain(T v, Loc loc = Loc::Here()) {
-    Point(AccessKind::kStore, Order::kPlain, loc);
+    Point(AccessKind::kStore, Order::kPlain, loc, Published(v));
     v_ = v;
   }
   void StoreRelaxed(T v, Loc loc = Loc::Here()) { Store(v, Order::kRelaxed, std::memory_order_relaxed, loc); }
@@ -75,12 +78,12 @@ class Cell {
 
   // --- read-modify-write (all sequentially consistent, as CPython's) ------
   T ExchangeSeqCst(T v, Loc loc = Loc::Here()) {
-    Point(AccessKind::kRmw, Order::kSeqCst, loc);
+    Point(AccessKind::kRmw, Order::kSeqCst, loc, Published(v));
     return Ref().exchange(v, std::memory_order_seq_cst);
   }
   // On failure `expected` receives the current value (like compare_exchange_strong).
   bool CompareExchangeSeqCst(T& expected, T desired, Loc loc = Loc::Here()) {
-    Point(AccessKind::kRmw, Order::kSeqCst, loc);
+    Point(AccessKind::kRmw, Order::kSeqCst, loc, Published(desired));
     return Ref().compare_exchange_strong(expected, desired, std::memory_order_seq_cst);
   }
   template <typename U = T>
@@ -109,11 +112,27 @@ class Cell {
   // freshly allocated block before it is published (CPython's new_reference
   // uses relaxed stores under TSan for the same reason: a stale reader may be
   // doing an atomic CAS on the reused block).
-  void Init(T v) { Ref().store(v, std::memory_order_relaxed); }
+  // A pointer written here is reported as published (NotePublished): Init
+  // makes no point, so the executor would not see it otherwise.
+  void Init(T v) {
+    NotePublished(Published(v));
+    Ref().store(v, std::memory_order_relaxed);
+  }
   // A seq_cst store with no scheduling point: for stores CPython makes while
   // holding an internal raw lock inside which the model must not switch
   // (the parking lot's unpark callback).
-  void StoreSeqCstNoPoint(T v) { Ref().store(v, std::memory_order_seq_cst); }
+  void StoreSeqCstNoPoint(T v) {
+    NotePublished(Published(v));
+    Ref().store(v, std::memory_order_seq_cst);
+  }
+  // A relaxed fetch-add with no scheduling point: for the model's own
+  // bookkeeping kept in a Cell so that real threads can share it (the
+  // allocation counter behind object ids), which is no access of the
+  // modelled program (docs/scheduling.md).
+  template <typename U = T>
+  T FetchAddRelaxedNoPoint(U delta) {
+    return Ref().fetch_add(delta, std::memory_order_relaxed);
+  }
 
   // Peek: read the value for auditors, reports and wait predicates. Not a
   // scheduling point, not an access of the modelled program, and invisible to
@@ -121,16 +140,31 @@ class Cell {
   // (fiber mode, or after all threads joined).
   FTF_NO_TSAN T Peek() const { return *const_cast<const volatile T*>(&v_); }
   // Poke: the write counterpart of Peek, for fault injection in tests only.
-  FTF_NO_TSAN void Poke(T v) { *const_cast<volatile T*>(&v_) = v; }
+  FTF_NO_TSAN void Poke(T v) {
+    NotePublished(Published(v));
+    *const_cast<volatile T*>(&v_) = v;
+  }
 
   const void* address() const { return &v_; }
 
  private:
-  void Point(AccessKind kind, Order order, Loc loc) const {
+  // The pointer a write of `v` publishes: `v` itself for pointer-typed
+  // Cells, nullptr otherwise.
+  static const void* Published(T v) {
+    if constexpr (std::is_pointer_v<T>) {
+      return static_cast<const void*>(v);
+    } else {
+      (void)v;
+      return nullptr;
+    }
+  }
+  // Hands the access to the executor, which decides whether it is a
+  // scheduling point (docs/scheduling.md).
+  void Point(AccessKind kind, Order order, Loc loc, const void* stored = nullptr) const {
 #if FTF_SCHED_HOOKS
-    if (SchedHook* h = CurrentSchedHook()) h->OnAccess(Access{&v_, kind, order, loc});
+    if (SchedHook* h = CurrentSchedHook()) h->OnAccess(Access{&v_, kind, order, loc, stored});
 #else
-    (void)kind; (void)order; (void)loc;
+    (void)kind; (void)order; (void)loc; (void)stored;
 #endif
   }
   T Load(Order order, std::memory_order mo, Loc loc) const {
@@ -138,7 +172,7 @@ class Cell {
     return Ref().load(mo);
   }
   void Store(T v, Order order, std::memory_order mo, Loc loc) {
-    Point(AccessKind::kStore, order, loc);
+    Point(AccessKind::kStore, order, loc, Published(v));
     Ref().store(v, mo);
   }
   std::atomic_ref<T> Ref() const { return std::atomic_ref<T>(v_); }

@@ -255,10 +255,11 @@ Object* AllocObjectBlock(ThreadState& ts, uint32_t nslots, uint64_t* previous_id
   Object* o = ts.heap->AllocBlock(nslots, &reused);
   BlockHeader* h = HeaderOf(o);
   *previous_id = reused ? h->object_id.Peek() : 0;
-  h->object_id.Init(ts.rt->next_object_id.FetchAddRelaxed(1));
+  h->object_id.Init(ts.rt->next_object_id.FetchAddRelaxedNoPoint(1));  // model-only id: no point
   h->generation.Init(h->generation.Peek() + 1);
   h->alloc_thread.Init(ts.index);
   h->live.Init(1);
+  NoteAllocated(o, sizeof(Object) + nslots * sizeof(Cell<Object*>), reused);  // docs/scheduling.md
   return o;
 }
 

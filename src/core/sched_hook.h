@@ -1,7 +1,9 @@
 // sched_hook.h - how the core hands control to an executor.
 //
 // The core never decides who runs. At every shared-memory access (through
-// Cell, atomics.h) it calls SchedHook::OnAccess, and whenever a logical thread
+// Cell, atomics.h) it calls SchedHook::OnAccess (the executor decides whether
+// the access is a scheduling point: an access to memory no other thread can
+// reach yet is not, docs/scheduling.md), and whenever a logical thread
 // cannot proceed (a parked PyMutex waiter, a thread paused for stop-the-world,
 // the requester of a stop-the-world waiting for the others) it calls
 // WaitUntil with a predicate. The deterministic fiber executor (src/sched/)
@@ -18,6 +20,7 @@
 #ifndef FTF_CORE_SCHED_HOOK_H_
 #define FTF_CORE_SCHED_HOOK_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #ifndef FTF_SCHED_HOOKS
@@ -47,6 +50,11 @@ struct Access {
   AccessKind kind;
   Order order;
   Loc loc;
+  // A store or read-modify-write of a pointer-typed Cell: the pointer it
+  // writes (for a compare-exchange, the one it may write), else nullptr.
+  // Storing a pointer is how an object becomes reachable by another thread
+  // (docs/scheduling.md: publication).
+  const void* stored = nullptr;
 };
 
 // What a blocked logical thread waits for. `ready` is evaluated by the
@@ -69,6 +77,17 @@ class SchedHook {
   // Returns once spec.ready(spec.ctx) is true. May never return if the run is
   // abandoned (deadlock): the executor then unwinds the logical thread itself.
   virtual void WaitUntil(const WaitSpec& spec) = 0;
+  // The running logical thread's allocator handed out [begin, begin+bytes)
+  // for an object (`reused`: the block held an earlier object). An executor
+  // may treat the block as private to that thread until it is published
+  // (docs/scheduling.md). Not a scheduling point.
+  virtual void OnAllocate(const void* begin, size_t bytes, bool reused) {
+    (void)begin; (void)bytes; (void)reused;
+  }
+  // `p` was written somewhere with no scheduling point (Cell::Init of a
+  // pointer, a pointer handed to a structure other threads read): it may be
+  // reachable by other threads from now on. Not a scheduling point.
+  virtual void OnPublish(const void* p) { (void)p; }
 };
 
 // The installed hook, or nullptr. A plain global (not thread-local storage, not
@@ -77,6 +96,24 @@ extern SchedHook* g_sched_hook;
 inline SchedHook* CurrentSchedHook() { return g_sched_hook; }
 // Installs `h` (nullptr removes it); returns the previous hook.
 SchedHook* InstallSchedHook(SchedHook* h);
+
+// Reports an allocation / a publication to the installed hook, if any.
+inline void NoteAllocated(const void* begin, size_t bytes, bool reused) {
+#if FTF_SCHED_HOOKS
+  if (SchedHook* h = CurrentSchedHook()) h->OnAllocate(begin, bytes, reused);
+#else
+  (void)begin; (void)bytes; (void)reused;
+#endif
+}
+inline void NotePublished(const void* p) {
+#if FTF_SCHED_HOOKS
+  if (p != nullptr) {
+    if (SchedHook* h = CurrentSchedHook()) h->OnPublish(p);
+  }
+#else
+  (void)p;
+#endif
+}
 
 // Blocks the running logical thread until spec.ready holds: through the hook
 // if one is installed, otherwise by yielding the OS thread in a loop.

@@ -12,6 +12,16 @@
 namespace ftf::core {
 namespace {
 
+// A wait predicate (WaitSpec::ready) is evaluated by the executor at its
+// decisions while a thread waits: the scheduler looking, not the program
+// acting. libFuzzer's coverage instrumentation (edges, compares) is kept out
+// of it: it says nothing about the program and costs time at every decision.
+#if defined(__clang__)
+#define FTF_WAIT_PREDICATE __attribute__((no_sanitize("coverage")))
+#else
+#define FTF_WAIT_PREDICATE
+#endif
+
 constexpr uint8_t S(ThreadStatus s) { return static_cast<uint8_t>(s); }
 
 bool IsLive(const ThreadState& t) {
@@ -78,7 +88,7 @@ struct StwWait {
   Runtime* rt;
   const ThreadState* requester;
 };
-bool StwWaitReady(const void* ctx) {
+FTF_WAIT_PREDICATE bool StwWaitReady(const void* ctx) {
   const auto* w = static_cast<const StwWait*>(ctx);
   if (w->rt->stw.thread_countdown.Peek() == 0) return true;
   for (int i = 0; i < w->rt->num_threads(); ++i) {

@@ -104,6 +104,9 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
   if (s.force_direct) std::fprintf(stderr, "ftfuzz: FTF_SCHEDULE=direct: every schedule runs as a direct one (no PCT)\n");
   s.pct_focus = SwitchFromEnv("FTF_PCT_FOCUS", "0", "1", true);
   if (!s.pct_focus) std::fprintf(stderr, "ftfuzz: FTF_PCT_FOCUS=0: PCT change points are steps, not places in the program\n");
+  if (!SwitchFromEnv("FTF_REDUCTION", "0", "1", true)) {
+    std::fprintf(stderr, "ftfuzz: FTF_REDUCTION=0: every core access is a scheduling point (no partial-order reduction)\n");
+  }
   s.custom_mutator = SwitchFromEnv("FTF_CUSTOM_MUTATOR", "0", "1", true);
   if (!s.custom_mutator) {
     std::fprintf(stderr, "ftfuzz: FTF_CUSTOM_MUTATOR=0: libFuzzer's byte mutator only\n");

@@ -26,6 +26,9 @@
 //                                (100) unless the command line sets it.
 // Their defaults ("1", "input", "1", "1") are what every fuzzing run should use; any
 // other value is a usage error (exit 2).
+// FTF_REDUCTION=0 (read by Runner::Run, so by `ftf` too) switches off the
+// partial-order reduction (docs/scheduling.md): every core access is a
+// scheduling point, as it was before it.
 
 #ifndef FTF_RUNNER_FUZZ_ENTRY_H_
 #define FTF_RUNNER_FUZZ_ENTRY_H_

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -43,6 +45,17 @@ void FillFromTrace(const sched::Trace& trace, sched::RunResult* r) {
   r->steps = trace.steps();
   r->context_switches = trace.num_switches();
   r->trace_hash = trace.hash();
+}
+
+// FTF_REDUCTION=0 turns the partial-order reduction off (every access a
+// scheduling point, docs/scheduling.md) in every run of the process: for
+// measuring it, and for replaying an input found that way. Read once.
+bool ReductionFromEnv() {
+  static const bool on = [] {
+    const char* v = std::getenv("FTF_REDUCTION");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return on;
 }
 
 }  // namespace
@@ -91,6 +104,8 @@ RunOutcome Runner::Run(const program::Program& p, const RunnerOptions& options) 
     }
     w.set_focus(focus ? &impl_->conflicts : nullptr);
     ran = true;
+    sched::RunOptions exec_options = options.exec;
+    if (!ReductionFromEnv()) exec_options.reduce_private = false;
     out.exec = impl_->exec.Run(
         static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, exec_options);
     returned = true;

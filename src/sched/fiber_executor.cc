@@ -119,6 +119,11 @@ RunResult FiberExecutor::Run(int num_threads, const ThreadBody& body, const prog
   progress_budget_ = options.progress_budget;
   max_steps_ = options.max_steps == 0 ? ~uint64_t{0} : options.max_steps;
   coverage_on_ = options.coverage;
+  reduce_private_ = options.reduce_private;
+  private_run_ = 0;
+  private_accesses_ = 0;
+  private_escapes_ = 0;
+  private_.BeginRun();
   abandoning_ = false;
   request_ = Request::kNone;
   body_threw_ = false;
@@ -174,6 +179,8 @@ RunResult FiberExecutor::Run(int num_threads, const ThreadBody& body, const prog
   result.context_switches = trace_.num_switches();
   result.trace_hash = trace_.hash();
   result.interleaving_pairs = coverage_.pairs_observed();
+  result.private_accesses = private_accesses_;
+  result.private_escapes = private_escapes_;
   if (body_threw_) {
     std::exception_ptr e = body_exception_;
     body_exception_ = nullptr;

@@ -25,6 +25,11 @@
 // a noexcept destructor that was already pending when the run was abandoned
 // would still terminate (the core has none).
 //
+// Not every access is a scheduling point: an access of a thread to an object
+// block only it can reach (allocated by it in this run and not published
+// yet, private_memory.h) runs on with no decision, no step and no trace entry
+// (the partial-order reduction of docs/scheduling.md).
+//
 // A step is one scheduling point: an access (decided first, then recorded,
 // so the trace lists accesses in the order they are performed), a Yield, or a
 // block. Each thread can carry a note (SetNote) that every step records.
@@ -79,6 +84,7 @@
 #include "sched/coverage.h"
 #include "sched/schedule_decoder.h"
 #include "sched/fiber.h"
+#include "sched/private_memory.h"
 #include "sched/trace.h"
 
 namespace ftf::sched {
@@ -112,6 +118,10 @@ struct RunOptions {
   bool full_trace = false;
   // Interleaving coverage (coverage.h).
   bool coverage = true;
+  // The partial-order reduction (docs/scheduling.md): accesses to blocks
+  // private to the running thread are not scheduling points. Off: every
+  // access is one (measurements, and the tests that compare both).
+  bool reduce_private = true;
   // Optional: names a wait key (a mutex, an object) in DEADLOCK descriptions.
   std::function<std::string(const void* key)> describe_key;
 };
@@ -137,6 +147,11 @@ struct RunResult {
   uint64_t context_switches = 0;  // including the start of the run
   uint64_t trace_hash = 0;        // Trace::hash(): deterministic across processes
   uint64_t interleaving_pairs = 0;
+  // Accesses the reduction ran without a scheduling point, and accesses of
+  // another thread to a block that was private (an unreported publication:
+  // must stay 0, private_memory.h).
+  uint64_t private_accesses = 0;
+  uint64_t private_escapes = 0;
   // DEADLOCK / LIVELOCK only: one entry per logical thread, and a
   // human-readable account (one line per thread).
   std::vector<ThreadReport> threads;
@@ -186,6 +201,8 @@ class FiberExecutor final : public core::SchedHook {
   // --- core::SchedHook (fiber side) ---------------------------------------
   void OnAccess(const core::Access& a) override;
   void WaitUntil(const core::WaitSpec& spec) override;
+  void OnAllocate(const void* begin, size_t bytes, bool reused) override;
+  void OnPublish(const void* p) override;
 
   // --- scheduler side -------------------------------------------------------
   // The trace of the last run (valid until the next Run).
@@ -258,6 +275,10 @@ class FiberExecutor final : public core::SchedHook {
   uint64_t progress_budget_ = 0;
   uint64_t max_steps_ = 0;
   bool coverage_on_ = true;
+  bool reduce_private_ = true;
+  uint32_t private_run_ = 0;  // private accesses since the running thread's last point
+  uint64_t private_accesses_ = 0;
+  uint64_t private_escapes_ = 0;
   bool in_run_ = false;
   bool abandoning_ = false;
   bool terminating_ = false;
@@ -271,6 +292,7 @@ class FiberExecutor final : public core::SchedHook {
   SiteCache site_cache_;
   Trace trace_;
   InterleavingCoverage coverage_;
+  PrivateMemory private_;
 };
 
 }  // namespace ftf::sched

@@ -18,6 +18,10 @@ namespace {
 
 FTF_SCHED_INTERNAL inline ThreadMask Bit(int t) { return ThreadMask{1} << t; }
 
+// Consecutive private accesses of one thread after which the next one is a
+// scheduling point all the same (private_memory.h).
+constexpr uint32_t kMaxPrivateRun = 4096;
+
 // Evaluates a wait predicate invisibly to TSan (sanitizer_glue.h).
 FTF_SCHED_INTERNAL inline bool Ready(const core::WaitSpec& w) {
   glue::IgnoreBegin();
@@ -84,6 +88,28 @@ FTF_SCHED_INTERNAL void FiberExecutor::OnAccess(const core::Access& a) {
     AbandonPoint();
     return;
   }
+  if (reduce_private_) {
+    // The partial-order reduction (docs/scheduling.md, private_memory.h).
+    if (a.stored != nullptr) private_.Publish(a.stored);
+    if (a.addr != nullptr) {
+      const int owner = private_.Owner(a.addr);
+      if (owner == me) {
+        // Only this thread can reach the block: the access commutes with
+        // every other thread's, so it needs no decision. A thread that runs
+        // on private accesses alone for kMaxPrivateRun of them gets a point
+        // anyway, so the livelock budgets still see it.
+        if (++private_run_ < kMaxPrivateRun) {
+          ++private_accesses_;
+          return;
+        }
+      } else if (owner >= 0) {
+        // Another thread reached a block nobody published: count the escape
+        // and treat the block as shared from now on.
+        private_.Publish(a.addr);
+        ++private_escapes_;
+      }
+    }
+  }
   if (!decoder_.TryContinue()) {
     pending_ |= Bit(me);
     Decide(me, PickReason::kPoint);
@@ -99,6 +125,16 @@ FTF_SCHED_INTERNAL void FiberExecutor::OnAccess(const core::Access& a) {
   int64_t& key = slots_[me].focus_key;
   if ((key & 0xFFFF) < 0xFFFE) ++key;
   if (abandoning_) AbandonPoint();
+}
+
+FTF_SCHED_INTERNAL void FiberExecutor::OnAllocate(const void* begin, size_t bytes, bool reused) {
+  if (cur_ < 0 || !reduce_private_) return;
+  private_.OnAllocate(cur_, begin, bytes, reused);
+}
+
+FTF_SCHED_INTERNAL void FiberExecutor::OnPublish(const void* p) {
+  if (cur_ < 0 || !reduce_private_) return;
+  private_.Publish(p);
 }
 
 FTF_SCHED_INTERNAL void FiberExecutor::Yield(core::Loc loc) {
@@ -185,6 +221,7 @@ FTF_SCHED_INTERNAL void FiberExecutor::Record(int me, EventKind kind, core::Orde
   while (!trace_.HasStepRoom()) CallScheduler(me, Request::kGrow);
 
   const uint32_t site = site_cache_.Get(loc.file, loc.line);
+  private_run_ = 0;  // a step: the run of private accesses ends
   ThreadSlot& s = slots_[me];
   trace_.RecordStep(me, kind, order, loc.file, loc.line, site, addr, s.note);
   const uint64_t step = trace_.steps();
