@@ -104,7 +104,6 @@ RunOutcome Runner::Run(const program::Program& p, const RunnerOptions& options) 
     }
     w.set_focus(focus ? &impl_->conflicts : nullptr);
     ran = true;
-    sched::RunOptions exec_options = options.exec;
     if (!ReductionFromEnv()) exec_options.reduce_private = false;
     out.exec = impl_->exec.Run(
         static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, exec_options);
