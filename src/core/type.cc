@@ -30,7 +30,9 @@ namespace {
 // size, and one deallocator for every heap type).
 bool CompatibleWithTpBase(const Type* child) {
   const Type* parent = child->base;
-  return parent != nullptr && child->basicsize == parent->basicsize && child->dictoffset == parent->dictoffset &&
+  if (parent == nullptr) return false;
+  const bool same_size = child->basicsize == parent->basicsize || !child->sys->variant().tp_base_walk_compares_size;
+  return same_size && child->dictoffset == parent->dictoffset &&
          child->weaklistoffset == parent->weaklistoffset &&
          (child->flags & kTpFlagsHaveGc) == (parent->flags & kTpFlagsHaveGc);
 }
