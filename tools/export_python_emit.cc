@@ -216,7 +216,9 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
 # (a scheduling point); reference counting, biased counts, QSBR and specialization happen
 # inside CPython and are not written out.
 # Documented differences: a _Py_T_OBJECT member (":OBJ") is emulated by a data descriptor
-# wrapping the slot's real member (Python's __slots__ only make Py_T_OBJECT_EX); the
+# wrapping the slot's real member (Python's __slots__ only make Py_T_OBJECT_EX); a type
+# with __dict__ gets a data descriptor raising AttributeError for each name a..d it has no
+# slot for (the model does not keep instance dict contents); the
 # `_temp_key` value is object() instead of the model's fresh object.
 )");
   // The markers let a batch runner compile the fixed part once
@@ -224,17 +226,31 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
   absl::StrAppend(&s, "\n# --- ftfuzz prelude begin ---", PythonPrelude(), "# --- ftfuzz prelude end ---\n");
 
   // Types.
-  absl::StrAppend(&s, "\n# The program's types (heap types deriving from object, with __slots__).\n");
+  absl::StrAppend(&s, "\n# The program's types (heap types with __slots__; a base is an earlier type).\n");
   for (int k = 0; k < program::kNumTypes; ++k) {
     const program::TypeSpec& ts = p.world.types[static_cast<size_t>(k)];
+    const program::TypeSpec* base = ts.base == program::kBaseObject ? nullptr : &p.world.types[ts.base];
+    const size_t first = static_cast<size_t>(program::InheritedSlots(p.world, k));
     std::vector<std::string> names;
-    for (const program::SlotSpec& sl : ts.slots) names.push_back(Quote(program::SlotName(sl.name)));
-    absl::StrAppend(&s, "\n\nclass T", k, ":\n    __slots__ = (", absl::StrJoin(names, ", "),
-                    names.size() == 1 ? ",)\n" : ")\n");
-    for (const program::SlotSpec& sl : ts.slots) {
+    for (size_t i = first; i < ts.slots.size(); ++i) names.push_back(Quote(program::SlotName(ts.slots[i].name)));
+    if (ts.dict && !(base && base->dict)) names.push_back(Quote("__dict__"));
+    if (ts.weakref && !(base && base->weakref)) names.push_back(Quote("__weakref__"));
+    absl::StrAppend(&s, "\n\nclass T", k, base ? absl::StrCat("(T", ts.base, ")") : "", ":\n    __slots__ = (",
+                    absl::StrJoin(names, ", "), names.size() == 1 ? ",)\n" : ")\n");
+    for (size_t i = first; i < ts.slots.size(); ++i) {
+      const program::SlotSpec& sl = ts.slots[i];
       if (sl.kind != program::MemberKind::kObject) continue;
       const std::string n = program::SlotName(sl.name);
       absl::StrAppend(&s, "\n\nT", k, ".", n, " = _ObjMember(T", k, ".__dict__['", n, "'])  # _Py_T_OBJECT\n");
+    }
+    if (ts.dict && !(base && base->dict)) {
+      // The model has no instance dict contents: a name that is not a slot
+      // stays an AttributeError, as for a type without __dict__.
+      for (int n = 0; n < program::kNumSlotNames; ++n) {
+        if (ts.IndexOf(n) >= 0) continue;
+        const std::string name = program::SlotName(n);
+        absl::StrAppend(&s, "T", k, ".", name, " = _NoAttr('", name, "')  # not in the instance __dict__\n");
+      }
     }
   }
   absl::StrAppend(&s, "\n\nTYPES = (T0, T1, T2, T3)\nVARIANT = ", PyStr(run.variant), "\nNTHREADS = ",

@@ -59,6 +59,39 @@ class _ObjMember:
             pass
 
 
+class _NoAttr:
+    """A name a..d that a type with __dict__ has no slot for: the model keeps
+    no instance dict contents, so it stays an AttributeError. A data
+    descriptor in the class dict, so the layout (and __class__ assignment)
+    is unaffected and a subtype's own slot of that name shadows it."""
+    __slots__ = ('name',)
+
+    def __init__(self, name):
+        self.name = name
+
+    def _fail(self, obj):
+        raise AttributeError("'%s' object has no attribute '%s'" % (type(obj).__name__, self.name))
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        self._fail(obj)
+
+    def __set__(self, obj, value):
+        self._fail(obj)
+
+    def __delete__(self, obj):
+        self._fail(obj)
+
+
+def _all_slots(cls):
+    """The slot names of cls's layout, its bases' first."""
+    names = []
+    for k in reversed(cls.__mro__):
+        names.extend(n for n in k.__dict__.get('__slots__', ()) if n not in ('__dict__', '__weakref__'))
+    return names
+
+
 def _load_site(name):
     """A LOAD_ATTR instruction of its own (its own code object, so its own
     inline cache): the model's site."""
@@ -143,8 +176,11 @@ def _describe(W, value):
 
 
 def _peek(x, name):
-    """The raw content of slot `name` of x (EMPTY when NULL)."""
-    d = type(x).__dict__.get(name)
+    """The raw content of slot `name` of x (EMPTY when NULL); the slot may
+    be inherited."""
+    d = next((k.__dict__[name] for k in type(x).__mro__ if name in k.__dict__), None)
+    if isinstance(d, _NoAttr):
+        d = None
     if isinstance(d, _ObjMember):
         d = d.raw
     if d is None:
@@ -320,7 +356,7 @@ def _state_key(W, results, heads, queues, keepalive):
         keepalive.append(v)   # its id stays its own for the whole search
         return ('other', id(v))
 
-    objs = tuple((oid, type(x).__name__, tuple(name(_peek(x, n)) for n in getattr(type(x), '__slots__', ())))
+    objs = tuple((oid, type(x).__name__, tuple(name(_peek(x, n)) for n in _all_slots(type(x))))
                  for oid, x in sorted(W.OBJ.items()))
     regs = tuple(tuple(name(v) for v in row) for row in W.R)
     dicts = tuple(tuple((k, name(v)) for k, v in d.items()) for d in (G, B))

@@ -52,12 +52,14 @@ int WorldComplexity(const program::World& w) {
   for (const program::TypeSpec& t : w.types) {
     c += static_cast<int>(t.slots.size()) * 4;
     for (const program::SlotSpec& s : t.slots) c += s.name + static_cast<int>(s.kind);
+    c += 2 * (t.base + 1) + static_cast<int>(t.dict) + static_cast<int>(t.weakref);
   }
   for (const program::ObjectSpec& o : w.objects) {
     c += o.type;
     for (program::InitValue v : o.slots) c += v == program::InitValue::kEmpty ? 0 : (v == program::InitValue::kNone ? 1 : 2);
   }
   c += __builtin_popcount(w.globals_present) + __builtin_popcount(w.builtins_present);
+  c += __builtin_popcount(w.deferred_globals) + (w.owners != 0 ? 1 : 0);
   return c;
 }
 

@@ -227,6 +227,9 @@ class RefLedger final : public core::Observer {
   void OnRawAlloc(core::ThreadState& ts, void* p, size_t size) override;
   void OnRawFree(core::ThreadState& ts, void* p) override;
   void OnDelayed(core::ThreadState& ts, void* p, bool is_decref, uint64_t goal) override;
+  // BAD_LAYOUT when a __class__ assignment gave `o` a type whose layout is
+  // not the one it had (thrown: before any access can use the new layout).
+  void OnTypeChanged(core::ThreadState& ts, core::Object* o, const core::Type* oldto, const core::Type* newto) override;
   // CRASH at the faulting core site (thrown: the run ends there).
   void OnModelCrash(core::ThreadState& ts, const char* what, const char* file, int line) override;
 

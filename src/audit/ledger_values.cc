@@ -7,6 +7,7 @@
 #include "audit/ledger.h"
 #include "core/object.h"
 #include "core/thread_state.h"
+#include "core/type.h"
 
 namespace ftf::audit {
 
@@ -71,6 +72,17 @@ void RefLedger::CheckSpecializedAccess(core::ThreadState& ts, const Object* owne
   const uint64_t id = IdOrZero(owner);
   Fail(Make(FindingKind::kBadLayout, ts.index, id,
             absl::StrFormat("specialized access to '%s' of obj#%d used offset %d: %s", name, id, offset, why)));
+}
+
+FTF_AUDIT_UNSEEN void RefLedger::OnTypeChanged(core::ThreadState& ts, Object* o, const core::Type* oldto,
+                                               const core::Type* newto) {
+  AuditScope scope(mu_);
+  std::string why;
+  if (SameLayout(oldto, newto, o->nslots(), &why)) return;
+  const uint64_t id = IdOrZero(o);
+  Fail(Make(FindingKind::kBadLayout, ts.index, id,
+            absl::StrFormat("__class__ assignment of obj#%d from %s to %s changed its layout: %s", id, oldto->name,
+                            newto->name, why)));
 }
 
 }  // namespace ftf::audit

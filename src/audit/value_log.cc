@@ -3,6 +3,8 @@
 #include "audit/value_log.h"
 
 #include <algorithm>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "audit/audit_scope.h"
@@ -93,6 +95,50 @@ std::vector<uint64_t> ValueLog::Stored(uint64_t holder_id, uint32_t key) const {
     out.push_back(values_[static_cast<size_t>(v)].id);
   }
   return out;
+}
+
+namespace {
+
+// The member name at each slot index of an instance of t (its MRO's
+// members; the first found wins, as attribute lookup would).
+std::vector<std::string_view> NamesByIndex(const core::Type* t) {
+  std::vector<std::string_view> names(t->nslots);
+  for (const core::Type* m : t->mro) {
+    for (const core::MemberDef& d : m->members) {
+      if (d.index < names.size() && names[d.index].empty()) names[d.index] = d.name;
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+bool SameLayout(const core::Type* oldto, const core::Type* newto, uint32_t block_slots, std::string* why) {
+  if (newto->nslots != block_slots || oldto->nslots != block_slots) {
+    if (why != nullptr) {
+      *why = absl::StrFormat("the block holds %d slot(s), %s has %d and %s %d", block_slots, oldto->name,
+                             oldto->nslots, newto->name, newto->nslots);
+    }
+    return false;
+  }
+  constexpr uint64_t kLayoutFlags = core::kTpFlagsPreheader | core::kTpFlagsInlineValues;
+  if ((oldto->flags & kLayoutFlags) != (newto->flags & kLayoutFlags)) {
+    if (why != nullptr) {
+      *why = absl::StrFormat("%s and %s differ in __dict__ / __weakref__ / inline values (tp_flags %#x vs %#x)",
+                             oldto->name, newto->name, oldto->flags & kLayoutFlags, newto->flags & kLayoutFlags);
+    }
+    return false;
+  }
+  const std::vector<std::string_view> a = NamesByIndex(oldto), b = NamesByIndex(newto);
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == b[i]) continue;
+    if (why != nullptr) {
+      *why = absl::StrFormat("slot %d (offset %d) is '%s' in %s but '%s' in %s", i, core::SlotOffset(i), a[i],
+                             oldto->name, b[i], newto->name);
+    }
+    return false;
+  }
+  return true;
 }
 
 bool OffsetValidForCurrentType(const core::Object* owner, std::string_view name, size_t offset, std::string* why) {

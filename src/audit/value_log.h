@@ -33,6 +33,7 @@
 
 namespace ftf::core {
 struct Object;
+struct Type;
 }
 
 namespace ftf::audit {
@@ -89,6 +90,15 @@ class ValueLog {
 // its current type (read with Peek). On false, `why` says which rule the
 // offset broke. `owner` must be a live object.
 bool OffsetValidForCurrentType(const core::Object* owner, std::string_view name, size_t offset, std::string* why);
+
+// Whether a __class__ assignment from `oldto` to `newto` keeps the layout of
+// an object whose block holds `block_slots` slots: both types have that many
+// slots, the same member name at every offset, and the same
+// Py_TPFLAGS_PREHEADER / INLINE_VALUES bits (what CPython's
+// compatible_for_assignment guarantees; docs/cpython-model.md, "Type
+// hierarchy and layouts"). An independent check of the consequence, not the
+// rule. On false, `why` says what differs.
+bool SameLayout(const core::Type* oldto, const core::Type* newto, uint32_t block_slots, std::string* why);
 
 }  // namespace ftf::audit
 

@@ -3,6 +3,8 @@
 #include "core/class_assign.h"
 
 #include "core/critical_section.h"
+#include "core/observer.h"
+#include "core/runtime.h"
 #include "core/refcount.h"
 #include "core/stw.h"
 #include "core/thread_state.h"
@@ -20,6 +22,7 @@ SetClassStatus SetClassWorldStopped(ThreadState& ts, TypeSystem& sys, Object* ob
   // (Inline values would be detached into a dict here: not modelled.)
   if (newto->IsHeapType()) Incref(ts, newto->object);
   obj->ob_type.StorePlain(newto);  // Py_SET_TYPE
+  if (Observer* o = ts.rt->observer) o->OnTypeChanged(ts, obj, oldto, newto);
   return SetClassStatus::kOk;
 }
 

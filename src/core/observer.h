@@ -29,6 +29,7 @@ namespace ftf::core {
 
 struct Object;
 struct ThreadState;
+struct Type;
 
 // One refcount transition. `before`/`after` are the raw values of the field
 // named in the comment (local: ob_ref_local; shared: the encoded
@@ -105,6 +106,9 @@ class Observer {
   virtual void OnRawFree(ThreadState& ts, void* p) {}
   // A QSBR-delayed free or decref was queued with `goal`.
   virtual void OnDelayed(ThreadState& ts, void* p, bool is_decref, uint64_t goal) {}
+  // `o`'s type was just changed from `oldto` to `newto` (__class__
+  // assignment, Py_SET_TYPE with the world stopped).
+  virtual void OnTypeChanged(ThreadState& ts, Object* o, const Type* oldto, const Type* newto) {}
   // The modelled C code would crash here (`what`: why, e.g. it dereferences
   // NULL): a CRASH finding. An observer that reports findings throws out of
   // this call to end the run; if it returns, the model aborts (it cannot go

@@ -26,11 +26,14 @@ namespace {
 }
 
 // compatible_with_tp_base: `child` adds nothing to its base's layout (same
-// basic size, same GC-ness; the model has no item size, dict or weaklist
-// offsets, and one deallocator for every heap type).
+// basic size, dict and weaklist offsets, same GC-ness; the model has no item
+// size, and one deallocator for every heap type).
 bool CompatibleWithTpBase(const Type* child) {
   const Type* parent = child->base;
-  return parent != nullptr && child->basicsize == parent->basicsize &&
+  if (parent == nullptr) return false;
+  const bool same_size = child->basicsize == parent->basicsize || !child->sys->variant().tp_base_walk_compares_size;
+  return same_size && child->dictoffset == parent->dictoffset &&
+         child->weaklistoffset == parent->weaklistoffset &&
          (child->flags & kTpFlagsHaveGc) == (parent->flags & kTpFlagsHaveGc);
 }
 
@@ -72,7 +75,8 @@ void TypeSystem::Reset() {
 
 // Models type_new for `class name(base): __slots__ = (...)`: the base's slots
 // come first, then one member per declared name, in order (type_new_descriptors).
-Type* TypeSystem::NewHeapType(ThreadState& ts, std::string name, const std::vector<SlotDecl>& slots_in, Type* base) {
+Type* TypeSystem::NewHeapType(ThreadState& ts, std::string name, const std::vector<SlotDecl>& slots_in, Type* base,
+                              const LayoutExtras& extras) {
   if (base == nullptr) base = object_type_;
   auto t = std::make_unique<Type>();
   t->sys = this;
@@ -83,6 +87,25 @@ Type* TypeSystem::NewHeapType(ThreadState& ts, std::string name, const std::vect
   if (first + slots_in.size() > kMaxSlots) Fatal("too many slots", t->name);
   t->nslots = first + static_cast<uint32_t>(slots_in.size());
   t->basicsize = static_cast<uint32_t>(SlotOffset(t->nslots));
+  // __dict__ / __weakref__ (type_new_slots, type_new_descriptors,
+  // inherit_special, type_ready_managed_dict): inherited with the
+  // Py_TPFLAGS_PREHEADER bits and the offsets; added only if the base has
+  // none; managed, so tp_basicsize stays header + slots.
+  if ((extras.add_dict && base->dictoffset != 0) || (extras.add_weakref && base->weaklistoffset != 0)) {
+    Fatal("__dict__ or __weakref__ slot disallowed: we already got one", t->name);
+  }
+  t->flags |= base->flags & kTpFlagsPreheader;
+  t->dictoffset = base->dictoffset;
+  t->weaklistoffset = base->weaklistoffset;
+  if (extras.add_weakref) {
+    t->flags |= kTpFlagsManagedWeakref;
+    t->weaklistoffset = kManagedWeakrefOffset;
+  }
+  if (extras.add_dict) {
+    t->flags |= kTpFlagsManagedDict;
+    t->dictoffset = kManagedDictOffset;
+  }
+  if ((t->flags & kTpFlagsManagedDict) != 0 && t->basicsize == sizeof(Object)) t->flags |= kTpFlagsInlineValues;
   t->members.reserve(slots_in.size());  // MemberDef addresses must stay stable
   for (size_t i = 0; i < slots_in.size(); ++i)
     for (size_t j = 0; j < i; ++j)
@@ -180,17 +203,21 @@ TypeLookup LookupMemberAndVersion(ThreadState& ts, Type* t, std::string_view nam
 bool SameSlotsAdded(const Type* a, const Type* b) {
   const Type* base = a->base;
   if (base == nullptr || base != b->base) return false;
+  // A __dict__ or __weakref__ pointer right after the base counts in the
+  // size (never with managed ones, whose offsets are negative).
+  int64_t size = base->basicsize;
+  if (a->dictoffset == size && b->dictoffset == size) size += sizeof(Cell<Object*>);
+  if (a->weaklistoffset == size && b->weaklistoffset == size) size += sizeof(Cell<Object*>);
   if (!a->IsHeapType() || !b->IsHeapType()) return false;
-  // No __dict__ or __weakref__ slots in the model, so the size right after
-  // the base is the base's; then the __slots__ tuples must compare equal.
+  // The sorted __slots__ tuples must compare equal.
   if (a->slot_names != b->slot_names) return false;
-  size_t size = base->basicsize + a->slot_names.size() * sizeof(Cell<Object*>);
+  size += static_cast<int64_t>(a->slot_names.size() * sizeof(Cell<Object*>));
   return size == a->basicsize && size == b->basicsize;
 }
 
 bool CompatibleForAssignment(const Type* oldto, const Type* newto) {
-  // Same tp_free: one deallocator for all model types. compatible_flags with
-  // setclass: HAVE_GC must match (INLINE_VALUES / PREHEADER are not modelled).
+  // Same tp_free: one deallocator for all model types; it is a GC one for
+  // every heap type, so HAVE_GC must match.
   if ((oldto->flags & kTpFlagsHaveGc) != (newto->flags & kTpFlagsHaveGc)) return false;
   // Find the highest supertype each is layout-compatible with.
   const Type* newbase = newto;
@@ -198,7 +225,9 @@ bool CompatibleForAssignment(const Type* oldto, const Type* newto) {
   while (CompatibleWithTpBase(newbase)) newbase = newbase->base;
   while (CompatibleWithTpBase(oldbase)) oldbase = oldbase->base;
   if (newbase != oldbase && (newbase->base != oldbase->base || !SameSlotsAdded(newbase, oldbase))) return false;
-  return true;
+  // Checked on the types themselves: inline values, then the preheader.
+  if ((oldto->flags & kTpFlagsInlineValues) != (newto->flags & kTpFlagsInlineValues)) return false;
+  return (oldto->flags & kTpFlagsPreheader) == (newto->flags & kTpFlagsPreheader);
 }
 
 // --- deferred reference counting ------------------------------------------

@@ -36,7 +36,10 @@
 // lock-free seqlock path is approximated: a lookup is a "hit" whenever the
 // type has a non-zero version, otherwise it takes TYPE_LOCK and assigns one);
 // member descriptors as objects (a MemberDef is plain data owned by its type);
-// instance dicts, weakref slots and inline values; type watchers; ModuleType.
+// the contents of instance dicts and weakref lists (a type's __dict__ /
+// __weakref__ only shape its layout flags and offsets: CPython 3.13 manages
+// both before the object, so they never change tp_basicsize); detaching
+// inline values on __class__ assignment; type watchers; ModuleType.
 //
 // Thread-safety: everything in a Type except the two version Cells is
 // written only while it is built (before any logical thread runs) and then
@@ -84,6 +87,16 @@ inline constexpr uint64_t kTpFlagsHeapType = 1ull << 9;        // Py_TPFLAGS_HEA
 inline constexpr uint64_t kTpFlagsReady = 1ull << 12;          // Py_TPFLAGS_READY
 inline constexpr uint64_t kTpFlagsImmutableType = 1ull << 8;   // Py_TPFLAGS_IMMUTABLETYPE
 inline constexpr uint64_t kTpFlagsHaveGc = 1ull << 14;         // Py_TPFLAGS_HAVE_GC (every heap type)
+inline constexpr uint64_t kTpFlagsInlineValues = 1ull << 2;     // Py_TPFLAGS_INLINE_VALUES
+inline constexpr uint64_t kTpFlagsManagedWeakref = 1ull << 3;   // Py_TPFLAGS_MANAGED_WEAKREF
+inline constexpr uint64_t kTpFlagsManagedDict = 1ull << 4;      // Py_TPFLAGS_MANAGED_DICT
+inline constexpr uint64_t kTpFlagsPreheader = kTpFlagsManagedWeakref | kTpFlagsManagedDict;  // Py_TPFLAGS_PREHEADER
+
+// tp_dictoffset / tp_weaklistoffset of a type whose __dict__ / __weakref__
+// pointer is managed (stored before the object): -1 (type_new_descriptors)
+// and MANAGED_WEAKREF_OFFSET of the FT build (Include/internal/pycore_object.h).
+inline constexpr int64_t kManagedDictOffset = -1;
+inline constexpr int64_t kManagedWeakrefOffset = -2 * static_cast<int64_t>(sizeof(void*));
 
 // MAX_VERSIONS_PER_CLASS (Objects/typeobject.c).
 inline constexpr uint16_t kMaxVersionsPerClass = 1000;
@@ -117,6 +130,14 @@ inline Cell<Object*>& SlotAt(Object* o, size_t offset) {
   return *reinterpret_cast<Cell<Object*>*>(reinterpret_cast<char*>(o) + offset);
 }
 
+// What a new heap type's __slots__ add besides named slots: '__dict__' and
+// '__weakref__' (type_new_visit_slots). A type that already has one from its
+// base cannot add it again (CPython: "we already got one").
+struct LayoutExtras {
+  bool add_dict = false;
+  bool add_weakref = false;
+};
+
 // How one slot of a new heap type is declared.
 struct SlotDecl {
   std::string name;
@@ -136,6 +157,8 @@ struct Type {
   uint64_t flags = 0;              // tp_flags
   uint32_t basicsize = 0;          // tp_basicsize: header + 8 * nslots
   uint32_t nslots = 0;             // slots of an instance (the base's first, then this type's)
+  int64_t dictoffset = 0;          // tp_dictoffset: 0 = no __dict__, kManagedDictOffset = managed
+  int64_t weaklistoffset = 0;      // tp_weaklistoffset: 0 = no __weakref__, kManagedWeakrefOffset = managed
   std::vector<std::string> slot_names;  // ht_slots: the names this type adds, in order
   std::vector<MemberDef> members;       // the member descriptors this type defines (its tp_dict)
   std::vector<Type*> mro;               // tp_mro: this type first, `object` last
@@ -183,10 +206,12 @@ class TypeSystem {
   Object* none() const;
 
   // Creates `class <name>(<base>): __slots__ = <slots>` (base nullptr =
-  // object), ready, no version yet. The type object is allocated from ts's
-  // heap, owned by ts, and given deferred reference counting. Set-up time:
-  // call before the type is visible to other logical threads.
-  Type* NewHeapType(ThreadState& ts, std::string name, const std::vector<SlotDecl>& slots, Type* base = nullptr);
+  // object), plus '__dict__' / '__weakref__' as `extras` say, ready, no
+  // version yet. The type object is allocated from ts's heap, owned by ts,
+  // and given deferred reference counting. Set-up time: call before the type
+  // is visible to other logical threads.
+  Type* NewHeapType(ThreadState& ts, std::string name, const std::vector<SlotDecl>& slots, Type* base = nullptr,
+                    const LayoutExtras& extras = {});
 
   // Back to a fresh state: all heap types dropped, next_version_tag back to
   // kTypeBaseVersionTag, `object` re-created. Call after Runtime::Reset, while
@@ -246,9 +271,11 @@ struct TypeLookup {
 TypeLookup LookupMemberAndVersion(ThreadState& ts, Type* t, std::string_view name);
 
 // Models compatible_for_assignment(oldto, newto, "__class__") with
-// compatible_with_tp_base and same_slots_added: the layout-defining bases of
-// both types must be the same type, or share tp_base and add the same slot
-// names in the same order with the same size. Pure.
+// compatible_with_tp_base and same_slots_added, as CPython 3.13.5 and main
+// (docs/cpython-model.md, "Type hierarchy and layouts"): the layout-defining
+// bases of both types must be the same type, or share tp_base and add the
+// same (sorted) slot names with sizes that add up; Py_TPFLAGS_INLINE_VALUES
+// and the Py_TPFLAGS_PREHEADER bits must match. Pure.
 bool CompatibleForAssignment(const Type* oldto, const Type* newto);
 bool SameSlotsAdded(const Type* a, const Type* b);
 

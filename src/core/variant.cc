@@ -141,6 +141,20 @@ std::vector<Variant> MakeVariants() {
   }
   {
     Variant x;
+    x.name = "mutant_layout_walk_ignores_size";
+    x.fuzz_targets = {"slots_fuzzer"};
+    x.description =
+        "compatible_with_tp_base compares the dict/weaklist offsets and GC flag but not tp_basicsize: __class__ "
+        "assignment gives an instance of a base a subtype that adds slots";
+    // The auditor checks every __class__ assignment's layout with the world
+    // still stopped, before any access can go past the block.
+    x.expected_finding = FindingKind::kBadLayout;
+    x.is_mutant = true;
+    x.tp_base_walk_compares_size = false;
+    add(x);
+  }
+  {
+    Variant x;
     x.name = "mutant_trybegin_keeps_first_lock";
     x.fuzz_targets = {"globals_fuzzer"};
     x.description = "TryBegin that does not release the first mutex when the second fails";

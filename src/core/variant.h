@@ -92,6 +92,11 @@ struct Variant {
   // gh-146270 (PR #148800): mutant_unlocked_delete_check.
   bool member_delete_checks_unlocked = false;
   bool class_swap_stops_world = true;
+  // compatible_with_tp_base compares tp_basicsize (Objects/typeobject.c).
+  // Without it (mutant_layout_walk_ignores_size) compatible_for_assignment's
+  // walk climbs past a subtype that adds slots, so an instance of the base
+  // can be given the subtype: a layout its block does not hold.
+  bool tp_base_walk_compares_size = true;
 
   // Globals (docs/cpython-model.md §15).
   GlobalSpecializeLock global_specialize_lock = GlobalSpecializeLock::kBlocking;

@@ -23,23 +23,42 @@ class Bytes {
   size_t begin_;
 };
 
-TypeSpec DecodeType(uint8_t names, uint8_t shape) {
-  TypeSpec t;
+// Type t of the world from its names, shape and extra bytes; the types
+// before it are already decoded (a base is always an earlier type).
+TypeSpec DecodeType(uint8_t names, uint8_t shape, uint8_t extra, int t, const World& w) {
+  TypeSpec type;
+  const int base_code = extra & layout::kBaseMask;
+  if (base_code != 0 && base_code - 1 < t) type.base = static_cast<int8_t>(base_code - 1);
+  unsigned inherited = 0;
+  if (type.base != kBaseObject) {
+    const TypeSpec& base = w.types[type.base];
+    type.slots = base.slots;
+    for (const SlotSpec& s : base.slots) inherited |= 1u << s.name;
+    type.dict = base.dict;
+    type.weakref = base.weakref;
+  }
+  type.dict = type.dict || (extra & layout::kDictBit) != 0;
+  type.weakref = type.weakref || (extra & layout::kWeakrefBit) != 0;
   const int count = (shape & layout::kSlotCountMask) + 1;
-  unsigned used = 0;
+  unsigned used = inherited;
   for (int i = 0; i < count; ++i) {
     int name = (names >> (2 * i)) & 3;
+    // Naming an inherited slot adds nothing: that is how a subtype says
+    // `__slots__ = ()` (or adds fewer than `count` slots).
+    if (inherited & (1u << name)) continue;
     if (used & (1u << name)) {
       // A repeated name becomes the smallest unused one: types always have
-      // distinct slot names, and "aa" is one byte away from "ab".
+      // distinct slot names, and "aa" is one byte away from "ab". With all
+      // four names taken the slot is dropped.
       name = 0;
-      while (used & (1u << name)) ++name;
+      while (name < kNumSlotNames && (used & (1u << name))) ++name;
+      if (name == kNumSlotNames) continue;
     }
     used |= 1u << name;
     const auto kind = ((shape >> (layout::kKindShift + i)) & 1) ? MemberKind::kObject : MemberKind::kObjectEx;
-    t.slots.push_back(SlotSpec{static_cast<uint8_t>(name), kind});
+    type.slots.push_back(SlotSpec{static_cast<uint8_t>(name), kind});
   }
-  return t;
+  return type;
 }
 
 ObjectSpec DecodeObject(uint8_t type_byte, uint8_t init, const World& w) {
@@ -56,11 +75,17 @@ ObjectSpec DecodeObject(uint8_t type_byte, uint8_t init, const World& w) {
   return o;
 }
 
-World DecodeWorld(const Bytes& b) {
+// An owner code (v % 5) of a thread the program has, else 0 (main).
+uint8_t DecodeOwner(int v, size_t threads) {
+  v %= layout::kOwnerRange;
+  return static_cast<uint8_t>(v != 0 && static_cast<size_t>(v) <= threads ? v : 0);
+}
+
+World DecodeWorld(const Bytes& b, size_t threads) {
   World w;
   for (int t = 0; t < kNumTypes; ++t) {
     const int at = layout::kTypesOffset + t * layout::kTypeBytes;
-    w.types[t] = DecodeType(b[at], b[at + 1]);
+    w.types[t] = DecodeType(b[at], b[at + 1], b[layout::kTypeExtraOffset + t], t, w);
   }
   for (int o = 0; o < kNumObjects; ++o) {
     const int at = layout::kObjectsOffset + o * layout::kObjectBytes;
@@ -69,6 +94,11 @@ World DecodeWorld(const Bytes& b) {
   const uint8_t builtins = b[layout::kBuiltinsOffset];
   w.globals_present = static_cast<uint16_t>(b[layout::kGlobalsOffset] | ((builtins >> 4) << kNumGlobalNames));
   w.builtins_present = static_cast<uint16_t>((builtins & 0x0F) << kNumGlobalNames);
+  w.deferred_globals = b[layout::kDeferredGlobalsOffset];
+  const uint8_t owners = b[layout::kOwnersOffset];
+  w.owners = static_cast<uint8_t>(
+      (DecodeOwner((owners >> layout::kGlobalsOwnerShift) & layout::kOwnerMask, threads) << layout::kGlobalsOwnerShift) |
+      (DecodeOwner((owners >> layout::kBuiltinsOwnerShift) & layout::kOwnerMask, threads) << layout::kBuiltinsOwnerShift));
   return w;
 }
 
@@ -118,7 +148,7 @@ Program Decode(std::span<const uint8_t> data, const Limits& limits) {
     p.schedule.pct_depth = kDirectCanonicalDepth;
   }
   if (flags & layout::kWorldBit) {
-    p.world = DecodeWorld(Bytes(data, pos));
+    p.world = DecodeWorld(Bytes(data, pos), p.threads.size());
     pos += layout::kWorldSize;
   } else {
     p.world = DefaultWorld();

@@ -9,15 +9,35 @@
 namespace ftf::program {
 namespace {
 
-void EncodeType(const TypeSpec& t, std::vector<uint8_t>& out) {
-  uint8_t names = 0, shape = static_cast<uint8_t>(t.slots.size() - 1);
-  for (size_t i = 0; i < t.slots.size(); ++i) {
-    names |= static_cast<uint8_t>(t.slots[i].name << (2 * i));
-    if (t.slots[i].kind == MemberKind::kObject) shape |= static_cast<uint8_t>(1 << (layout::kKindShift + i));
+// The names and shape bytes of type t: the slots it adds (an inherited
+// name for a subtype that adds none, which the decoder drops).
+void EncodeType(const World& w, int t, std::vector<uint8_t>& out) {
+  const TypeSpec& type = w.types[t];
+  const size_t first = static_cast<size_t>(InheritedSlots(w, t));
+  uint8_t names = 0, shape = 0;
+  if (type.slots.size() == first) {
+    names = type.slots[0].name;  // count 1, an inherited name: adds nothing
+  } else {
+    shape = static_cast<uint8_t>(type.slots.size() - first - 1);
+    for (size_t i = first; i < type.slots.size(); ++i) {
+      const size_t k = i - first;
+      names |= static_cast<uint8_t>(type.slots[i].name << (2 * k));
+      if (type.slots[i].kind == MemberKind::kObject) shape |= static_cast<uint8_t>(1 << (layout::kKindShift + k));
+    }
   }
   // Name bits of slots past the count stay 0: the decoder ignores them.
   out.push_back(names);
   out.push_back(shape);
+}
+
+// The extra byte: base, and __dict__ / __weakref__ when this type adds them.
+uint8_t TypeExtra(const World& w, int t) {
+  const TypeSpec& type = w.types[t];
+  const TypeSpec* base = type.base == kBaseObject ? nullptr : &w.types[type.base];
+  uint8_t extra = static_cast<uint8_t>(type.base + 1);
+  if (type.dict && !(base && base->dict)) extra |= layout::kDictBit;
+  if (type.weakref && !(base && base->weakref)) extra |= layout::kWeakrefBit;
+  return extra;
 }
 
 void EncodeObject(const ObjectSpec& o, std::vector<uint8_t>& out) {
@@ -28,12 +48,15 @@ void EncodeObject(const ObjectSpec& o, std::vector<uint8_t>& out) {
 }
 
 void EncodeWorld(const World& w, std::vector<uint8_t>& out) {
-  for (const TypeSpec& t : w.types) EncodeType(t, out);
+  for (int t = 0; t < kNumTypes; ++t) EncodeType(w, t, out);
   for (const ObjectSpec& o : w.objects) EncodeObject(o, out);
   out.push_back(static_cast<uint8_t>(w.globals_present & 0xFF));
   const uint8_t shadowed = static_cast<uint8_t>((w.globals_present >> kNumGlobalNames) & 0x0F);
   const uint8_t builtins = static_cast<uint8_t>((w.builtins_present >> kNumGlobalNames) & 0x0F);
   out.push_back(static_cast<uint8_t>(builtins | (shadowed << 4)));
+  for (int t = 0; t < kNumTypes; ++t) out.push_back(TypeExtra(w, t));
+  out.push_back(w.deferred_globals);
+  out.push_back(w.owners);
 }
 
 void EncodeOp(int thread, const Op& op, std::vector<uint8_t>& out) {

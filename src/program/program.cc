@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "program/layout.h"
 
 namespace ftf::program {
 namespace {
@@ -79,21 +80,42 @@ absl::Status ValidateOp(const Op& op, int thread, int index) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateWorld(const World& w) {
+absl::Status ValidateType(const World& w, int t) {
+  const TypeSpec& type = w.types[t];
+  const auto& slots = type.slots;
+  if (type.base != kBaseObject && (type.base < 0 || type.base >= t)) {
+    return Invalid(absl::StrFormat("T%d: base T%d is not an earlier type", t, type.base));
+  }
+  const size_t inherited = static_cast<size_t>(InheritedSlots(w, t));
+  const size_t min_slots = type.base == kBaseObject ? 1 : inherited;
+  if (slots.size() < min_slots || slots.size() > kNumSlotNames) {
+    return Invalid(absl::StrFormat("T%d: %d slots (must be %d..%d)", t, slots.size(), min_slots, kNumSlotNames));
+  }
+  unsigned seen = 0;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const SlotSpec& s = slots[i];
+    if (s.name >= kNumSlotNames) return Invalid(absl::StrFormat("T%d: slot name index %d out of range", t, s.name));
+    if (s.kind != MemberKind::kObjectEx && s.kind != MemberKind::kObject) {
+      return Invalid(absl::StrFormat("T%d: bad member kind", t));
+    }
+    if (seen & (1u << s.name)) return Invalid(absl::StrFormat("T%d: slot %s appears twice", t, SlotName(s.name)));
+    seen |= 1u << s.name;
+    if (i < inherited && !(s == w.types[type.base].slots[i])) {
+      return Invalid(absl::StrFormat("T%d: slot %d differs from its base T%d's", t, i, type.base));
+    }
+  }
+  if (type.base != kBaseObject) {
+    const TypeSpec& base = w.types[type.base];
+    if ((base.dict && !type.dict) || (base.weakref && !type.weakref)) {
+      return Invalid(absl::StrFormat("T%d: lacks the __dict__ / __weakref__ of its base T%d", t, type.base));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWorld(const World& w, int threads) {
   for (int t = 0; t < kNumTypes; ++t) {
-    const auto& slots = w.types[t].slots;
-    if (slots.empty() || slots.size() > kNumSlotNames) {
-      return Invalid(absl::StrFormat("T%d: %d slots (must be 1..%d)", t, slots.size(), kNumSlotNames));
-    }
-    unsigned seen = 0;
-    for (const SlotSpec& s : slots) {
-      if (s.name >= kNumSlotNames) return Invalid(absl::StrFormat("T%d: slot name index %d out of range", t, s.name));
-      if (s.kind != MemberKind::kObjectEx && s.kind != MemberKind::kObject) {
-        return Invalid(absl::StrFormat("T%d: bad member kind", t));
-      }
-      if (seen & (1u << s.name)) return Invalid(absl::StrFormat("T%d: slot %s appears twice", t, SlotName(s.name)));
-      seen |= 1u << s.name;
-    }
+    if (absl::Status s = ValidateType(w, t); !s.ok()) return s;
   }
   for (int o = 0; o < kNumObjects; ++o) {
     const ObjectSpec& obj = w.objects[o];
@@ -110,10 +132,83 @@ absl::Status ValidateWorld(const World& w) {
   }
   if (w.globals_present >> kNumNames) return Invalid("globals_present has bits beyond b3");
   if (w.builtins_present & ~0x0F00u) return Invalid("builtins may initially contain only b0..b3");
+  if (w.owners >> (layout::kBuiltinsOwnerShift + 3)) return Invalid("owners has reserved bits set");
+  for (int shift : {layout::kGlobalsOwnerShift, layout::kBuiltinsOwnerShift}) {
+    const int v = (w.owners >> shift) & layout::kOwnerMask;
+    // Decode() maps an owner the program does not have to the main thread.
+    if (v >= layout::kOwnerRange || v > threads) {
+      return Invalid(absl::StrFormat("dict owner %d is not the main thread or a thread of the program", v));
+    }
+  }
   return absl::OkStatus();
 }
 
+// The fields of a CPython 3.13 type object that compatible_for_assignment
+// reads, for a type of the world (docs/cpython-model.md, "Type hierarchy and
+// layouts"): __slots__ members follow the base's tp_basicsize; __dict__ and
+// __weakref__ are managed (Py_TPFLAGS_MANAGED_DICT / _MANAGED_WEAKREF, the
+// pointers live before the object: type_new_descriptors), so they never
+// change tp_basicsize.
+struct CTypeFields {
+  int parent = -2;  // world type index of tp_base; kBaseObject = object; -2 = this is object (no tp_base)
+  size_t basicsize = 0;  // in pointers past the header
+  bool managed_dict = false, managed_weakref = false;
+  std::vector<uint8_t> ht_slots;  // sorted names this type adds
+};
+
+CTypeFields FieldsOf(const World& w, int t) {
+  CTypeFields f;
+  if (t == kBaseObject) return f;
+  const TypeSpec& type = w.types[t];
+  f.parent = type.base;
+  f.basicsize = type.slots.size();
+  f.managed_dict = type.dict;
+  f.managed_weakref = type.weakref;
+  for (size_t i = static_cast<size_t>(InheritedSlots(w, t)); i < type.slots.size(); ++i) {
+    f.ht_slots.push_back(type.slots[i].name);
+  }
+  std::sort(f.ht_slots.begin(), f.ht_slots.end());
+  return f;
+}
+
+// compatible_with_tp_base: same size, same dict / weaklist offsets (the
+// managed flags), same GC-ness (every heap type is GC, `object` is not).
+bool CompatibleWithTpBase(const World& w, int t) {
+  const CTypeFields c = FieldsOf(w, t);
+  if (c.parent == -2) return false;
+  const CTypeFields p = FieldsOf(w, c.parent);
+  return c.basicsize == p.basicsize && c.managed_dict == p.managed_dict && c.managed_weakref == p.managed_weakref &&
+         c.parent != kBaseObject;
+}
+
 }  // namespace
+
+int InheritedSlots(const World& w, int t) {
+  const int base = w.types[t].base;
+  return base == kBaseObject ? 0 : static_cast<int>(w.types[base].slots.size());
+}
+
+int DictOwnerThread(const World& w, bool builtins) {
+  const int shift = builtins ? layout::kBuiltinsOwnerShift : layout::kGlobalsOwnerShift;
+  return ((w.owners >> shift) & layout::kOwnerMask) - 1;
+}
+
+bool LayoutCompatible(const World& w, int a, int b) {
+  int oldbase = a, newbase = b;
+  while (CompatibleWithTpBase(w, newbase)) newbase = w.types[newbase].base;
+  while (CompatibleWithTpBase(w, oldbase)) oldbase = w.types[oldbase].base;
+  if (newbase != oldbase) {
+    // same_slots_added: same tp_base, equal ht_slots, sizes add up (the
+    // managed __dict__ / __weakref__ offsets are never at the base's size).
+    const CTypeFields n = FieldsOf(w, newbase), o = FieldsOf(w, oldbase);
+    if (n.parent != o.parent || n.ht_slots != o.ht_slots) return false;
+    const size_t size = FieldsOf(w, n.parent).basicsize + n.ht_slots.size();
+    if (size != n.basicsize || size != o.basicsize) return false;
+  }
+  // Py_TPFLAGS_INLINE_VALUES (a managed dict and no slots at all: never in
+  // the world) and the Py_TPFLAGS_PREHEADER bits must match.
+  return w.types[a].dict == w.types[b].dict && w.types[a].weakref == w.types[b].weakref;
+}
 
 Limits Limits::Clamped() const {
   Limits l = *this;
@@ -142,20 +237,12 @@ Program EmptyProgram() {
   return p;
 }
 
-bool LayoutCompatible(const TypeSpec& a, const TypeSpec& b) {
-  if (a.slots.size() != b.slots.size()) return false;
-  for (size_t i = 0; i < a.slots.size(); ++i) {
-    if (a.slots[i].name != b.slots[i].name) return false;
-  }
-  return true;
-}
-
 absl::Status Validate(const Program& p, const Limits& limits) {
   const Limits l = limits.Clamped();
   if (p.threads.empty() || static_cast<int>(p.threads.size()) > l.max_threads) {
     return Invalid(absl::StrFormat("%d threads (must be 1..%d)", p.threads.size(), l.max_threads));
   }
-  if (absl::Status s = ValidateWorld(p.world); !s.ok()) return s;
+  if (absl::Status s = ValidateWorld(p.world, static_cast<int>(p.threads.size())); !s.ok()) return s;
   for (size_t t = 0; t < p.threads.size(); ++t) {
     const auto& ops = p.threads[t].ops;
     if (static_cast<int>(ops.size()) > l.max_ops_per_thread) {

@@ -11,11 +11,17 @@
 //  - 1..8 logical threads, each a list of Ops (op.h);
 //  - a ScheduleSpec (schedule_spec.h) for the executor.
 //
-// Layout compatibility (what `__class__` assignment accepts) follows
-// CPython's same_slots_added (Objects/typeobject.c): every type here derives
-// directly from `object`, so two types are compatible iff their slot-name
-// tuples are equal; LayoutCompatible() computes it. Member kinds are not
-// part of the rule (CPython compares the __slots__ names only).
+// Types may derive from an earlier type of the world (single inheritance)
+// and have __dict__ / __weakref__ in their layout. TypeSpec::slots is the
+// whole instance layout as the program sees it: the base's slots first (in
+// the base's order), then the ones the type adds. Layout compatibility
+// (what `__class__` assignment accepts) follows CPython's
+// compatible_for_assignment / same_slots_added (Objects/typeobject.c);
+// LayoutCompatible() states the rule over specs, the core implements it on
+// its type objects (docs/cpython-model.md, "Type hierarchy and layouts").
+//
+// The world also says which global values have deferred reference counts
+// and which threads own the globals and builtins dicts.
 //
 // Bounds: Limits (threads, operations per thread, schedule bytes) keep one
 // execution short. Decode() always produces a program within its Limits;
@@ -68,10 +74,22 @@ struct SlotSpec {
   bool operator==(const SlotSpec&) const = default;
 };
 
-// A heap type with __slots__: 1..4 slots with distinct names, in order. The
-// index of a slot in `slots` is its offset index in instances.
+// `base` of a type deriving directly from `object`.
+inline constexpr int8_t kBaseObject = -1;
+
+// A heap type `class TN(base): __slots__ = (...)`. `slots` is the whole
+// instance layout: the base's slots (same names, kinds and order), then the
+// ones this type adds; 1..4 in all, distinct names. A type deriving from
+// `object` adds at least one slot; a subtype may add none (`__slots__ =
+// ()`). `dict` / `weakref`: __dict__ / __weakref__ in the layout, added here
+// or inherited (a subtype of a type with one always has it too). The index
+// of a slot in `slots` is its position in the declaration, not its offset
+// (CPython sorts the names a type adds: the core does).
 struct TypeSpec {
   std::vector<SlotSpec> slots;
+  int8_t base = kBaseObject;  // kBaseObject, or the index of an earlier type
+  bool dict = false;
+  bool weakref = false;
   // Index of the slot called `name`, or -1 if the type has no such slot.
   int IndexOf(int name) const;
   bool operator==(const TypeSpec&) const = default;
@@ -98,6 +116,12 @@ struct World {
   // builtins contain only b* names (bits 8..11).
   uint16_t globals_present = 0;
   uint16_t builtins_present = 0;
+  // Bit i set = the initial value of g_i has a deferred reference count
+  // (as module-level functions and classes do).
+  uint8_t deferred_globals = 0;
+  // Owner threads of the module globals dict (bits 0-2) and the builtins
+  // dict (bits 3-5): 0 = the main thread, 1 + i = thread ti (layout.h).
+  uint8_t owners = 0;
   bool operator==(const World&) const = default;
 };
 
@@ -114,18 +138,29 @@ struct Program {
 };
 
 // The world used when the input does not define one (docs/input-format.md):
-//   T0 (a, b)   T1 (a, b)   T2 (b, a)   T3 (a, b:OBJ, c)   all others EX
-//   oN = TN() with every slot fresh;  globals g0..g7;  builtins b0..b3.
-// T0 and T1 are layout-compatible; T2 (same names, other order) and T3
-// (one more slot) are compatible with nothing else.
+//   T0 (a, b)   T1 (a, b)   T2 (b, a)   T3 (a, b:OBJ, c)   all others EX,
+//   all deriving from object, no __dict__ or __weakref__;
+//   oN = TN() with every slot fresh;  globals g0..g7;  builtins b0..b3;
+//   no deferred globals; both dicts owned by the main thread.
+// T0, T1 and T2 are layout-compatible (CPython sorts the names a type
+// adds); T3 (one more slot) is compatible with nothing else.
 const World& DefaultWorld();
 
 // A program with the default world, one thread, no operations, direct
 // schedule with no bytes: what the empty input decodes to.
 Program EmptyProgram();
 
-// Same slot names in the same order (see the banner).
-bool LayoutCompatible(const TypeSpec& a, const TypeSpec& b);
+// The number of slots type t inherits from its base.
+int InheritedSlots(const World& w, int t);
+
+// Owner of the globals (builtins = false) or builtins dict: -1 for the main
+// thread, else the logical thread's index.
+int DictOwnerThread(const World& w, bool builtins);
+
+// `o.__class__ = T_b` for an instance o of T_a succeeds in CPython 3.13 and
+// main (compatible_for_assignment; see the banner). A specification over
+// specs, for tests; the core decides on its own type objects.
+bool LayoutCompatible(const World& w, int a, int b);
 
 // OK iff `p` is a program Decode() can produce under `limits`: sizes within
 // bounds, every index in range, world consistent (object slot count = its

@@ -5,15 +5,18 @@
 // valid p, and ToText(ParseText(t)) is the normalised form of a hand-written
 // t. Example (docs/input-format.md has the full grammar):
 //
-//   ftfuzz program v1
+//   ftfuzz program v2
 //   threads 2
 //   schedule pct depth 2
 //   bytes 00 03 01
 //   type T0 (a, b)
 //   type T3 (a, b:OBJ, c)
+//   type T2 (T0) (c, __dict__)       # class T2(T0): __slots__ = ('c', '__dict__')
 //   object o0 = T0(a=fresh, b=empty)
 //   globals g0 g1 b0
 //   builtins b0 b1
+//   deferred g0 g1                   # their initial values have deferred refcounts
+//   owner globals t1                 # the dict owners (default: main)
 //   t0 s1: o0.a = r2                 # STORE_ATTR_SLOT
 //   t1:    r0 = member_get(o0, a)    # PyMember_GetOne
 //
@@ -33,7 +36,9 @@
 
 namespace ftf::program {
 
-inline constexpr char kTextVersionLine[] = "ftfuzz program v1";
+// v2: types with bases, __dict__ / __weakref__, `deferred` and `owner`
+// lines (24-byte worlds). A v1 text is read as v2: its lines mean the same.
+inline constexpr char kTextVersionLine[] = "ftfuzz program v2";
 
 // The full text form, ending with a newline.
 std::string ToText(const Program& p);

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "program/layout.h"
 #include "program/text.h"
 #include "program/text_parser.h"
 
@@ -112,7 +113,8 @@ absl::StatusOr<Program> Parser::Parse(std::string_view text) {
     if (!tokens.ok()) return LineError(line, std::string(tokens.status().message()));
     if (!seen_version) {
       if (tokens->size() >= 2 && (*tokens)[0] == "ftfuzz" && (*tokens)[1] == "program") {
-        if (tokens->size() != 3 || (*tokens)[2] != "v1") {
+        // v1 (18-byte worlds) is read as v2: its lines mean the same.
+        if (tokens->size() != 3 || ((*tokens)[2] != "v1" && (*tokens)[2] != "v2")) {
           return LineError(line, absl::StrFormat("unsupported version line '%s' (this build reads '%s')",
                                                  std::string(stripped), kTextVersionLine));
         }
@@ -141,9 +143,11 @@ absl::Status Parser::ParseLine(const Tokens& tokens, std::string_view text, int 
   if (head == "object") return ParseObject(c, line);
   if (head == "globals") return ParseNames(c, line, /*builtins=*/false);
   if (head == "builtins") return ParseNames(c, line, /*builtins=*/true);
+  if (head == "deferred") return ParseDeferred(c, line);
+  if (head == "owner") return ParseOwner(c, line);
   if (IndexedName(head, "t")) return ParseOp(tokens, text, line);
   return LineError(line, absl::StrFormat("unknown line starting with '%s' (expected threads, schedule, bytes, type, "
-                                         "object, globals, builtins or an operation 'tN: ...')", head));
+                                         "object, globals, builtins, deferred, owner or an operation 'tN: ...')", head));
 }
 
 absl::Status Parser::ParseOp(const Tokens& tokens, std::string_view text, int line) {
@@ -184,6 +188,7 @@ absl::Status Parser::ParseOp(const Tokens& tokens, std::string_view text, int li
 }
 
 absl::StatusOr<Program> Parser::Finish() {
+  FTF_PROGRAM_RETURN_IF_ERROR(FinishTypes());
   // Objects not defined keep the default world's; defined ones are checked
   // against their type now that every type line has been read.
   for (int o = 0; o < kNumObjects; ++o) {
@@ -208,16 +213,28 @@ absl::StatusOr<Program> Parser::Finish() {
     p_.world.objects[o] = std::move(obj);
   }
 
-  int used = 0;
+  int used = 0, used_line = 0;
   for (int t = 0; t < kMaxThreads; ++t) {
-    if (!ops_[t].empty()) used = t + 1;
+    if (!ops_[t].empty()) used = t + 1, used_line = ops_[t].front().line;
+  }
+  // A dict owner is a thread of the program, with or without operations.
+  for (int which = 0; which < 2; ++which) {
+    if (owner_thread_[which] + 1 > used) used = owner_thread_[which] + 1, used_line = owner_line_[which];
   }
   if (!threads_line_) {
     if (used > limits_.max_threads) {
-      return LineError(ops_[used - 1].front().line,
-                       absl::StrFormat("t%d exceeds the limit of %d threads", used - 1, limits_.max_threads));
+      return LineError(used_line, absl::StrFormat("t%d exceeds the limit of %d threads", used - 1, limits_.max_threads));
     }
     p_.threads.resize(std::max(used, 1));
+  }
+  for (int which = 0; which < 2; ++which) {
+    const int t = owner_thread_[which];
+    if (t >= static_cast<int>(p_.threads.size())) {
+      return LineError(owner_line_[which], absl::StrFormat("owner t%d but 'threads %d' (line %d) declares t0..t%d", t,
+                                                           p_.threads.size(), threads_line_, p_.threads.size() - 1));
+    }
+    const int shift = which ? layout::kBuiltinsOwnerShift : layout::kGlobalsOwnerShift;
+    p_.world.owners = static_cast<uint8_t>(p_.world.owners | ((t + 1) << shift));
   }
   for (int t = 0; t < kMaxThreads; ++t) {
     if (ops_[t].empty()) continue;

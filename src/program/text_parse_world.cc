@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "program/layout.h"
 #include "program/text_parser.h"
 
 namespace ftf::program::text_internal {
@@ -67,38 +68,95 @@ absl::Status Parser::ParseBytes(Cursor& c, int line) {
   return absl::OkStatus();
 }
 
+// type TN [(TK)] (a, b:OBJ, ..., __dict__, __weakref__): the slots the type
+// adds; the base's come first in the layout (resolved in FinishTypes).
 absl::Status Parser::ParseType(Cursor& c, int line) {
   std::optional<int> t = Indexed(c.Peek(), "T", kNumTypes);
   if (!t) return c.Error("expected a type T0..T3");
   c.Next();
-  if (type_line_[*t]) return LineError(line, absl::StrFormat("T%d defined twice (first on line %d)", *t, type_line_[*t]));
-  type_line_[*t] = line;
-  TypeSpec type;
+  RawType& type = types_[*t];
+  if (type.line) return LineError(line, absl::StrFormat("T%d defined twice (first on line %d)", *t, type.line));
+  type.line = line;
   FTF_PROGRAM_RETURN_IF_ERROR(c.Expect("("));
-  unsigned seen = 0;
-  while (true) {
-    std::optional<int> s = SlotOf(c.Peek());
-    if (!s) return c.Error("expected a slot name a..d");
-    c.Next();
-    if (seen & (1u << *s)) return LineError(line, absl::StrFormat("slot %s listed twice", SlotName(*s)));
-    seen |= 1u << *s;
-    SlotSpec spec{static_cast<uint8_t>(*s), MemberKind::kObjectEx};
-    if (c.Peek() == ":") {
-      c.Next();
-      if (c.Peek() == "OBJ") {
-        spec.kind = MemberKind::kObject;
-      } else if (c.Peek() != "EX") {
-        return c.Error("expected a member kind EX (Py_T_OBJECT_EX) or OBJ (_Py_T_OBJECT)");
-      }
-      c.Next();
+  if (std::optional<int> base = IndexedName(c.Peek(), "T")) {
+    if (*base >= *t) {
+      return c.Error(absl::StrFormat("T%d can derive only from an earlier type (T0..T%d) or object", *t, *t - 1));
     }
-    type.slots.push_back(spec);
-    if (c.Peek() == ",") { c.Next(); continue; }
-    break;
+    c.Next();
+    type.base = *base;
+    FTF_PROGRAM_RETURN_IF_ERROR(c.Expect(")"));
+    FTF_PROGRAM_RETURN_IF_ERROR(c.Expect("("));
   }
-  FTF_PROGRAM_RETURN_IF_ERROR(c.Expect(")"));
-  p_.world.types[*t] = std::move(type);
+  unsigned seen = 0;
+  while (c.Peek() != ")") {
+    if (c.Peek() == "__dict__" || c.Peek() == "__weakref__") {
+      bool& flag = c.Peek() == "__dict__" ? type.dict : type.weakref;
+      if (flag) return LineError(line, absl::StrFormat("%s listed twice", c.Peek()));
+      flag = true;
+      c.Next();
+    } else {
+      std::optional<int> s = SlotOf(c.Peek());
+      if (!s) return c.Error("expected a slot name a..d, __dict__ or __weakref__");
+      c.Next();
+      if (seen & (1u << *s)) return LineError(line, absl::StrFormat("slot %s listed twice", SlotName(*s)));
+      seen |= 1u << *s;
+      SlotSpec spec{static_cast<uint8_t>(*s), MemberKind::kObjectEx};
+      if (c.Peek() == ":") {
+        c.Next();
+        if (c.Peek() == "OBJ") {
+          spec.kind = MemberKind::kObject;
+        } else if (c.Peek() != "EX") {
+          return c.Error("expected a member kind EX (Py_T_OBJECT_EX) or OBJ (_Py_T_OBJECT)");
+        }
+        c.Next();
+      }
+      type.own.push_back(spec);
+    }
+    if (c.Peek() == ",") c.Next();
+    else if (c.Peek() != ")") return c.Error("expected ',' or ')'");
+  }
+  c.Next();
   return c.ExpectEnd();
+}
+
+// Builds the world's types in index order (a base is an earlier type), with
+// CPython's rules where the bytes cannot express a layout: a subtype may not
+// add a slot or a __dict__ / __weakref__ it already has (type_new_visit_slots:
+// "we already got one"), and a type deriving from object adds a slot.
+absl::Status Parser::FinishTypes() {
+  for (int t = 0; t < kNumTypes; ++t) {
+    const RawType& raw = types_[t];
+    if (!raw.line) continue;  // the default world's type
+    TypeSpec type;
+    type.base = static_cast<int8_t>(raw.base);
+    if (raw.base != kBaseObject) {
+      const TypeSpec& base = p_.world.types[raw.base];
+      type.slots = base.slots;
+      type.dict = base.dict;
+      type.weakref = base.weakref;
+      if ((raw.dict && base.dict) || (raw.weakref && base.weakref)) {
+        return LineError(raw.line, absl::StrFormat("T%d already has %s from its base T%d", t,
+                                                   raw.dict && base.dict ? "__dict__" : "__weakref__", raw.base));
+      }
+    } else if (raw.own.empty()) {
+      return LineError(raw.line, absl::StrFormat("T%d derives from object and needs 1..%d slots", t, kNumSlotNames));
+    }
+    for (const SlotSpec& s : raw.own) {
+      if (type.IndexOf(s.name) >= 0) {
+        return LineError(raw.line, absl::StrFormat("T%d: slot %s is already in its base T%d", t, SlotName(s.name),
+                                                   raw.base));
+      }
+      type.slots.push_back(s);
+    }
+    if (type.slots.size() > kNumSlotNames) {
+      return LineError(raw.line, absl::StrFormat("T%d has %d slots with its base's (at most %d)", t, type.slots.size(),
+                                                 kNumSlotNames));
+    }
+    type.dict = type.dict || raw.dict;
+    type.weakref = type.weakref || raw.weakref;
+    p_.world.types[t] = std::move(type);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Parser::ParseObject(Cursor& c, int line) {
@@ -157,6 +215,50 @@ absl::Status Parser::ParseNames(Cursor& c, int line, bool builtins) {
     }
   }
   (builtins ? p_.world.builtins_present : p_.world.globals_present) = mask;
+  return c.ExpectEnd();
+}
+
+absl::Status Parser::ParseDeferred(Cursor& c, int line) {
+  if (deferred_line_) {
+    return LineError(line, absl::StrFormat("second 'deferred' line (first on line %d)", deferred_line_));
+  }
+  deferred_line_ = line;
+  uint8_t mask = 0;
+  if (c.Peek() == "-") {
+    c.Next();
+    return c.ExpectEnd();
+  }
+  while (!c.AtEnd()) {
+    std::optional<int> g = Indexed(c.Peek(), "g", kNumGlobalNames);
+    if (!g) return c.Error("expected a name g0..g7 (or '-' for none)");
+    if (mask & (1u << *g)) return c.Error("name listed twice");
+    mask = static_cast<uint8_t>(mask | (1u << *g));
+    c.Next();
+  }
+  p_.world.deferred_globals = mask;
+  return absl::OkStatus();
+}
+
+// owner globals|builtins main|tN
+absl::Status Parser::ParseOwner(Cursor& c, int line) {
+  int which;
+  if (c.Peek() == "globals") which = 0;
+  else if (c.Peek() == "builtins") which = 1;
+  else return c.Error("expected 'globals' or 'builtins'");
+  c.Next();
+  if (owner_line_[which]) {
+    return LineError(line, absl::StrFormat("second 'owner %s' line (first on line %d)", which ? "builtins" : "globals",
+                                           owner_line_[which]));
+  }
+  owner_line_[which] = line;
+  if (c.Peek() == "main") {
+    owner_thread_[which] = -1;
+  } else if (std::optional<int> t = Indexed(c.Peek(), "t", layout::kOwnerRange - 1)) {
+    owner_thread_[which] = *t;
+  } else {
+    return c.Error(absl::StrFormat("expected 'main' or a thread t0..t%d", layout::kOwnerRange - 2));
+  }
+  c.Next();
   return c.ExpectEnd();
 }
 

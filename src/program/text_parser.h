@@ -96,6 +96,12 @@ class Parser {
     int type = 0;
     std::vector<std::pair<int, InitValue>> inits;  // (slot name, value)
   };
+  struct RawType {
+    int line = 0;  // 0 = not defined: the default world's
+    int base = kBaseObject;
+    std::vector<SlotSpec> own;  // the slots this type adds
+    bool dict = false, weakref = false;  // added here
+  };
   struct RawOp {
     int line;
     Op op;
@@ -108,13 +114,19 @@ class Parser {
   absl::Status ParseType(Cursor& c, int line);
   absl::Status ParseObject(Cursor& c, int line);
   absl::Status ParseNames(Cursor& c, int line, bool builtins);
+  absl::Status ParseDeferred(Cursor& c, int line);
+  absl::Status ParseOwner(Cursor& c, int line);
+  absl::Status FinishTypes();
   absl::Status ParseOp(const Tokens& tokens, std::string_view text, int line);
   absl::StatusOr<Program> Finish();
 
   Limits limits_;
   Program p_;
   int threads_line_ = 0, schedule_line_ = 0, globals_line_ = 0, builtins_line_ = 0, bytes_line_ = 0;
-  std::array<int, kNumTypes> type_line_{};
+  int deferred_line_ = 0;
+  std::array<int, 2> owner_line_{};      // globals, builtins
+  std::array<int, 2> owner_thread_{-1, -1};  // -1 = main
+  std::array<RawType, kNumTypes> types_{};
   std::array<RawObject, kNumObjects> objects_{};
   std::array<std::vector<RawOp>, kMaxThreads> ops_;
 };

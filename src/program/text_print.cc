@@ -13,14 +13,22 @@ namespace {
 constexpr int kPrefixWidth = 7;   // "t0 s1: " and "t0:    " line up
 constexpr int kCommentColumn = 40;
 
-std::string TypeText(int t, const TypeSpec& type) {
+// The slots a type adds and its __dict__ / __weakref__ if it adds them; the
+// base in parentheses when it is not object.
+std::string TypeText(const World& w, int t) {
+  const TypeSpec& type = w.types[t];
+  const TypeSpec* base = type.base == kBaseObject ? nullptr : &w.types[type.base];
   std::vector<std::string> slots;
-  for (const SlotSpec& s : type.slots) {
+  for (size_t i = static_cast<size_t>(InheritedSlots(w, t)); i < type.slots.size(); ++i) {
+    const SlotSpec& s = type.slots[i];
     // Py_T_OBJECT_EX is what Python-level __slots__ create, so it is the
     // unmarked default; _Py_T_OBJECT is marked.
     slots.push_back(s.kind == MemberKind::kObject ? SlotName(s.name) + ":OBJ" : SlotName(s.name));
   }
-  return absl::StrFormat("type T%d (%s)", t, absl::StrJoin(slots, ", "));
+  if (type.dict && !(base && base->dict)) slots.push_back("__dict__");
+  if (type.weakref && !(base && base->weakref)) slots.push_back("__weakref__");
+  const std::string base_text = base ? absl::StrFormat("(T%d) ", type.base) : "";
+  return absl::StrFormat("type T%d %s(%s)", t, base_text, absl::StrJoin(slots, ", "));
 }
 
 const char* InitText(InitValue v) {
@@ -102,10 +110,15 @@ std::string ToText(const Program& p) {
     }
     line(s);
   }
-  for (int t = 0; t < kNumTypes; ++t) line(TypeText(t, p.world.types[t]));
+  for (int t = 0; t < kNumTypes; ++t) line(TypeText(p.world, t));
   for (int o = 0; o < kNumObjects; ++o) line(ObjectText(o, p.world.objects[o], p.world));
   line(NamesText("globals", p.world.globals_present));
   line(NamesText("builtins", p.world.builtins_present));
+  if (p.world.deferred_globals != 0) line(NamesText("deferred", p.world.deferred_globals));
+  for (bool builtins : {false, true}) {
+    const int owner = DictOwnerThread(p.world, builtins);
+    if (owner >= 0) line(absl::StrFormat("owner %s t%d", builtins ? "builtins" : "globals", owner));
+  }
   for (size_t t = 0; t < p.threads.size(); ++t) {
     line("");
     if (p.threads[t].ops.empty()) line(absl::StrFormat("# t%d has no operations", t));

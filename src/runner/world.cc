@@ -73,13 +73,22 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   for (int i = 0; i < program::kNumTypes; ++i) {
     std::vector<core::SlotDecl>& decls = decls_;  // reused: keeps its capacity
     decls.clear();
-    for (const program::SlotSpec& s : p.world.types[static_cast<size_t>(i)].slots) {
+    // The slots the type adds; the core puts its base's first. A base is
+    // always an earlier type, so it exists already.
+    const program::TypeSpec& tspec = p.world.types[static_cast<size_t>(i)];
+    for (size_t k = static_cast<size_t>(program::InheritedSlots(p.world, i)); k < tspec.slots.size(); ++k) {
+      const program::SlotSpec& s = tspec.slots[k];
       core::SlotDecl d;
       d.name = SlotNameText(s.name);
       d.type = s.kind == program::MemberKind::kObject ? core::MemberType::kObject : core::MemberType::kObjectEx;
       decls.push_back(d);
     }
-    prog_types_[static_cast<size_t>(i)] = types_.NewHeapType(main, "T" + std::to_string(i), decls);
+    core::Type* base = tspec.base == program::kBaseObject ? nullptr : prog_types_[static_cast<size_t>(tspec.base)];
+    const program::TypeSpec* base_spec = base ? &p.world.types[static_cast<size_t>(tspec.base)] : nullptr;
+    core::LayoutExtras extras;
+    extras.add_dict = tspec.dict && !(base_spec && base_spec->dict);
+    extras.add_weakref = tspec.weakref && !(base_spec && base_spec->weakref);
+    prog_types_[static_cast<size_t>(i)] = types_.NewHeapType(main, "T" + std::to_string(i), decls, base, extras);
   }
   for (int i = 0; i < program::kNumObjects; ++i) {
     const program::ObjectSpec& spec = p.world.objects[static_cast<size_t>(i)];

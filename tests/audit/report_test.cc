@@ -118,7 +118,7 @@ TEST(ReportTest, FormatOfALedgerFinding) {
   EXPECT_NE(rep.find("  on T0 at step " + std::to_string(f.step) + "\n"), std::string::npos);
   // The sections, in order.
   size_t pos = 0;
-  for (const char* section : {"== Program ==\n  ftfuzz program v1\n", "  t0:    del r0", "  t1:    del r0",
+  for (const char* section : {"== Program ==\n  ftfuzz program v2\n", "  t0:    del r0", "  t1:    del r0",
                               "== Schedule (thread@step; 1 context switch) ==\n  T0@0\n",
                               "== Last ", "== History of obj#2 ==\n", "== Determinism ==\n",
                               "Reproduce with: ./ftfuzz repro crash-premature --variant=locked\n",
@@ -136,7 +136,7 @@ TEST(ReportTest, FormatOfALedgerFinding) {
   EXPECT_NE(rep.find("obj#2 (0 slots): allocated by T0 at step 0 (-)"), std::string::npos);
   EXPECT_NE(rep.find("re-run with full tracing: same finding (PREMATURE_FREE at step"), std::string::npos);
   // The regression draft embeds the program text verbatim.
-  EXPECT_NE(rep.find("R\"ftf(\nftfuzz program v1\n"), std::string::npos);
+  EXPECT_NE(rep.find("R\"ftf(\nftfuzz program v2\n"), std::string::npos);
   EXPECT_NE(rep.find("  const ftf::runner::Replayed r = ftf::runner::ReplayText(kProgram, \"locked\");\n"
                      "  ASSERT_TRUE(r.error.empty()) << r.error;\n"
                      "  EXPECT_EQ(r.kind, ftf::core::FindingKind::kPrematureFree);\n"

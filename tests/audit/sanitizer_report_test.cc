@@ -46,7 +46,7 @@ ProbeResult RunProbe(const std::string& mode, const std::string& env = "", int t
 // The ftfuzz block that follows every finding: program, reproduce line and
 // a SUMMARY line without addresses as the last ftfuzz line.
 void ExpectFtfuzzBlock(const ProbeResult& r, const std::string& kind) {
-  EXPECT_NE(r.output.find("== Program ==\n  ftfuzz program v1\n"), std::string::npos);
+  EXPECT_NE(r.output.find("== Program ==\n  ftfuzz program v2\n"), std::string::npos);
   EXPECT_NE(r.output.find("Reproduce with: ./ftfuzz repro crash-probe --variant=locked\n"), std::string::npos);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex("SUMMARY: ftfuzz: " + kind + " ([^\n]*)\n")));

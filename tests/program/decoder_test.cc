@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "program/encoder.h"
 #include "program/layout.h"
 #include "program/round_trip.h"
 #include "program/text.h"
@@ -35,9 +36,9 @@ TEST(Decoder, EmptyInputIsTheEmptyProgram) {
 TEST(Decoder, DefaultWorldIsValidAndHasCompatibleAndIncompatibleTypes) {
   const World& w = DefaultWorld();
   EXPECT_TRUE(Validate(EmptyProgram()).ok());
-  EXPECT_TRUE(LayoutCompatible(w.types[0], w.types[1]));
-  EXPECT_FALSE(LayoutCompatible(w.types[0], w.types[2]));  // same names, other order
-  EXPECT_FALSE(LayoutCompatible(w.types[0], w.types[3]));  // one more slot
+  EXPECT_TRUE(LayoutCompatible(w, 0, 1));
+  EXPECT_TRUE(LayoutCompatible(w, 0, 2));   // same names, other order: CPython sorts them
+  EXPECT_FALSE(LayoutCompatible(w, 0, 3));  // one more slot
   EXPECT_EQ(w.types[3].slots[1].kind, MemberKind::kObject);
 }
 
@@ -222,9 +223,59 @@ TEST(Decoder, WorldBytes) {
   EXPECT_EQ(w.builtins_present, 0x5 << 8);
 }
 
+TEST(Decoder, WorldV2BytesGiveBasesDictWeakrefDeferredAndOwners) {
+  std::vector<uint8_t> in(2 + layout::kWorldSize, 0);
+  in[0] = layout::kWorldBit | 0x01;  // two threads
+  const int x = 2 + layout::kTypeExtraOffset;
+  // T0 (a, b) + __dict__.
+  in[2] = 0b0100;
+  in[3] = 0x01;
+  in[x + 0] = layout::kDictBit | 0x03;  // base code 3 = T2: not earlier, so object
+  // T1(T0): names "b" with count 1: b is inherited, so __slots__ = ().
+  in[4] = 0b01;
+  in[6 - 1] = 0x00;
+  in[x + 1] = 0x01 | layout::kWeakrefBit;
+  // T2(T1): names (a, c, c) with kinds EX, OBJ, OBJ: a inherited (dropped),
+  // c added, the repeated c becomes d (the smallest name nobody has).
+  in[6] = 0b101000;
+  in[7] = 0x02 | (1 << (layout::kKindShift + 1)) | (1 << (layout::kKindShift + 2));
+  in[x + 2] = 0x02 | layout::kDictBit;  // base T1; __dict__ again: already there
+  // T3(T2): 4 names, all taken: adds nothing.
+  in[8] = 0b11100100;
+  in[9] = 0x03;
+  in[x + 3] = 0x03;
+  in[10] = 3;  // o0: T3, slots a b c d from init 0b10'00'01'01
+  in[11] = 0b10000101;
+  in[2 + layout::kDeferredGlobalsOffset] = 0x09;  // g0 g3
+  in[2 + layout::kOwnersOffset] = 2 | (4 << layout::kBuiltinsOwnerShift) | 0xC0;  // t1; t3 absent: main
+  const Program p = DecodeBytes(in);
+  ASSERT_TRUE(Validate(p).ok()) << Validate(p);
+  const World& w = p.world;
+  const SlotSpec a{0, MemberKind::kObjectEx}, b{1, MemberKind::kObjectEx};
+  EXPECT_EQ(w.types[0], (TypeSpec{{a, b}, kBaseObject, true, false}));
+  EXPECT_EQ(w.types[1], (TypeSpec{{a, b}, 0, true, true}));
+  EXPECT_EQ(w.types[2], (TypeSpec{{a, b, {2, MemberKind::kObject}, {3, MemberKind::kObject}}, 1, true, true}));
+  EXPECT_EQ(w.types[3].slots, w.types[2].slots);
+  EXPECT_EQ(w.types[3].base, 2);
+  EXPECT_EQ(InheritedSlots(w, 2), 2);
+  EXPECT_EQ(w.objects[0].slots,
+            (std::vector<InitValue>{InitValue::kFresh, InitValue::kFresh, InitValue::kEmpty, InitValue::kNone}));
+  EXPECT_EQ(w.deferred_globals, 0x09);
+  EXPECT_EQ(DictOwnerThread(w, /*builtins=*/false), 1);
+  EXPECT_EQ(DictOwnerThread(w, /*builtins=*/true), -1);
+  // Owner codes are taken mod 5: 7 % 5 = 2 = t1.
+  in[2 + layout::kOwnersOffset] = 7;
+  EXPECT_EQ(DictOwnerThread(DecodeBytes(in).world, false), 1);
+  // The encoder writes the canonical bytes of the same program.
+  absl::StatusOr<std::vector<uint8_t>> bytes = Encode(p);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(DecodeBytes(*bytes), p);
+  EXPECT_EQ(ParseText(ToText(p)).value(), p);
+}
+
 TEST(Decoder, TogglingTheWorldBitKeepsRecordsAligned) {
   // 8 records of "t0 yield" then 8 records of "t1 quiescent": with the world
-  // bit set, the first 3 records are world bytes and the rest still decode
+  // bit set, the first 4 records are world bytes and the rest still decode
   // as the same records.
   std::vector<uint8_t> in = {0x01, 0x00};
   for (int i = 0; i < 8; ++i) in.insert(in.end(), {0, 19, 0, 0, 0, 0});
@@ -233,7 +284,7 @@ TEST(Decoder, TogglingTheWorldBitKeepsRecordsAligned) {
   in[0] |= layout::kWorldBit;
   const Program world = DecodeBytes(in);
   EXPECT_EQ(plain.threads[0].ops.size(), 8u);
-  EXPECT_EQ(world.threads[0].ops.size(), 5u);
+  EXPECT_EQ(world.threads[0].ops.size(), 4u);
   EXPECT_EQ(world.threads[1], plain.threads[1]);
 }
 

@@ -73,18 +73,39 @@ TEST(Op, OpLineHasTheCommentColumn) {
   EXPECT_EQ(OpLine(3, Op{.code = OpCode::kYield}).substr(0, 12), "t3:    yield");
 }
 
-TEST(Program, LayoutCompatibleComparesNamesInOrder) {
-  const TypeSpec ab{{{0, MemberKind::kObjectEx}, {1, MemberKind::kObjectEx}}};
-  const TypeSpec ab_obj{{{0, MemberKind::kObject}, {1, MemberKind::kObjectEx}}};
-  const TypeSpec ba{{{1, MemberKind::kObjectEx}, {0, MemberKind::kObjectEx}}};
-  const TypeSpec a{{{0, MemberKind::kObjectEx}}};
-  EXPECT_TRUE(LayoutCompatible(ab, ab));
-  EXPECT_TRUE(LayoutCompatible(ab, ab_obj));  // member kinds are not compared
-  EXPECT_FALSE(LayoutCompatible(ab, ba));
-  EXPECT_FALSE(LayoutCompatible(ab, a));
-  EXPECT_EQ(ab.IndexOf(1), 1);
-  EXPECT_EQ(ba.IndexOf(1), 0);
-  EXPECT_EQ(a.IndexOf(2), -1);
+TEST(Program, LayoutCompatibleComparesSortedNamesNotKinds) {
+  World w = DefaultWorld();
+  w.types[0] = TypeSpec{{{0, MemberKind::kObjectEx}, {1, MemberKind::kObjectEx}}};  // (a, b)
+  w.types[1] = TypeSpec{{{0, MemberKind::kObject}, {1, MemberKind::kObjectEx}}};    // (a:OBJ, b)
+  w.types[2] = TypeSpec{{{1, MemberKind::kObjectEx}, {0, MemberKind::kObjectEx}}};  // (b, a)
+  w.types[3] = TypeSpec{{{0, MemberKind::kObjectEx}}};                              // (a)
+  EXPECT_TRUE(LayoutCompatible(w, 0, 0));
+  EXPECT_TRUE(LayoutCompatible(w, 0, 1));  // member kinds are not compared
+  EXPECT_TRUE(LayoutCompatible(w, 0, 2));  // type_new_copy_slots sorts the names
+  EXPECT_FALSE(LayoutCompatible(w, 0, 3));
+  EXPECT_EQ(w.types[0].IndexOf(1), 1);
+  EXPECT_EQ(w.types[2].IndexOf(1), 0);
+  EXPECT_EQ(w.types[3].IndexOf(2), -1);
+}
+
+TEST(Program, LayoutCompatibleWithBasesDictAndWeakref) {
+  World w = DefaultWorld();
+  const SlotSpec a{0, MemberKind::kObjectEx}, b{1, MemberKind::kObjectEx};
+  w.types[0] = TypeSpec{{a}};                                     // class T0: __slots__ = ('a',)
+  w.types[1] = TypeSpec{{a}, 0};                                  // class T1(T0): __slots__ = ()
+  w.types[2] = TypeSpec{{a, b}, 0};                               // class T2(T0): __slots__ = ('b',)
+  w.types[3] = TypeSpec{{a, b}, 0, /*dict=*/false, /*weakref=*/true};  // ('b', '__weakref__')
+  for (ObjectSpec& o : w.objects) o.slots.assign(w.types[o.type].slots.size(), InitValue::kFresh);
+  const absl::Status valid = Validate(Program{w, {ThreadProgram{}}, {}});
+  ASSERT_TRUE(valid.ok()) << valid;
+  EXPECT_TRUE(LayoutCompatible(w, 0, 1));   // T1 adds nothing: compatible_with_tp_base
+  EXPECT_TRUE(LayoutCompatible(w, 1, 0));
+  EXPECT_FALSE(LayoutCompatible(w, 0, 2));  // T2 adds a slot
+  EXPECT_FALSE(LayoutCompatible(w, 2, 3));  // same slots, but a managed weakref (Py_TPFLAGS_PREHEADER)
+  w.types[2].weakref = true;
+  EXPECT_TRUE(LayoutCompatible(w, 2, 3));
+  w.types[3] = TypeSpec{{a, b}, 1, false, true};  // T3(T1): other tp_base than T2, same layout
+  EXPECT_FALSE(LayoutCompatible(w, 2, 3));        // same_slots_added needs the same tp_base
 }
 
 }  // namespace

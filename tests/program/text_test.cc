@@ -1,5 +1,6 @@
 // text_test.cc - the text form: round trips, hand-written examples, errors.
 
+#include "program/encoder.h"
 #include "program/text.h"
 
 #include <cctype>
@@ -115,6 +116,43 @@ t1:    quiescent
   EXPECT_EQ(MustParse(ToText(p)), p);
 }
 
+TEST(Text, HandWrittenV2WorldParsesPrintsAndEncodes) {
+  const Program p = MustParse(R"(ftfuzz program v2
+threads 2
+type T0 (b, a, __weakref__)
+type T1 (T0) ()                  # class T1(T0): __slots__ = ()
+type T2 (T0) (c:OBJ, __dict__)
+type T3 (T2) (d)
+object o3 = T3(a=None, d=fresh)
+deferred g0 g7
+owner builtins t1
+)");
+  const World& w = p.world;
+  const SlotSpec a{0, MemberKind::kObjectEx}, b{1, MemberKind::kObjectEx}, c{2, MemberKind::kObject};
+  EXPECT_EQ(w.types[0], (TypeSpec{{b, a}, kBaseObject, false, true}));
+  EXPECT_EQ(w.types[1], (TypeSpec{{b, a}, 0, false, true}));
+  EXPECT_EQ(w.types[2], (TypeSpec{{b, a, c}, 0, true, true}));
+  EXPECT_EQ(w.types[3], (TypeSpec{{b, a, c, {3, MemberKind::kObjectEx}}, 2, true, true}));
+  EXPECT_EQ(w.objects[3].slots,
+            (std::vector<InitValue>{InitValue::kEmpty, InitValue::kNone, InitValue::kEmpty, InitValue::kFresh}));
+  EXPECT_EQ(w.objects[1].slots, std::vector<InitValue>(2, InitValue::kFresh));  // default o1 sized by the new T1
+  EXPECT_EQ(w.deferred_globals, 0x81);
+  EXPECT_EQ(DictOwnerThread(w, /*builtins=*/true), 1);
+  EXPECT_EQ(DictOwnerThread(w, /*builtins=*/false), -1);
+  const std::string text = ToText(p);
+  EXPECT_THAT(text, HasSubstr("\ntype T1 (T0) ()\n"));
+  EXPECT_THAT(text, HasSubstr("\ntype T2 (T0) (c:OBJ, __dict__)\n"));
+  EXPECT_THAT(text, HasSubstr("\ndeferred g0 g7\nowner builtins t1\n"));
+  EXPECT_EQ(MustParse(text), p);
+  absl::StatusOr<std::vector<uint8_t>> bytes = Encode(p);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(Decode(*bytes), p);
+  // An owner thread counts as used: `threads` defaults to cover it.
+  EXPECT_EQ(MustParse("ftfuzz program v2\nowner globals t2\n").threads.size(), 3u);
+  // v1 text still reads, as the same program.
+  EXPECT_EQ(MustParse("ftfuzz program v1\ntype T0 (a)\n"), MustParse("ftfuzz program v2\ntype T0 (a)\n"));
+}
+
 TEST(Text, EveryOperationForm) {
   const std::pair<const char*, Op> kForms[] = {
       {"t0: r1 = T3()", {.code = OpCode::kNew, .type = 3, .reg = 1}},
@@ -192,8 +230,8 @@ struct BadText {
 TEST(Text, ParseErrorsNameTheLine) {
   const BadText kCases[] = {
       {"", 1, "empty text program"},
-      {"threads 2\n", 1, "starts with the line 'ftfuzz program v1'"},
-      {"ftfuzz program v2\n", 1, "unsupported version"},
+      {"threads 2\n", 1, "starts with the line 'ftfuzz program v2'"},
+      {"ftfuzz program v3\n", 1, "unsupported version"},
       {"ftfuzz program v1\nthreads 9\n", 2, "expected a thread count 1..8"},
       {"ftfuzz program v1\nthreads 5\n", 2, "exceed the limit of 4"},
       {"ftfuzz program v1\nthreads 2\nthreads 2\n", 3, "second 'threads' line (first on line 2)"},
@@ -207,10 +245,22 @@ TEST(Text, ParseErrorsNameTheLine) {
       {"ftfuzz program v1\nthreads 1\nt0: yield\nt1: yield\n", 4, "t1 used but 'threads 1' (line 2)"},
       {"ftfuzz program v1\nt4: yield\n", 2, "exceeds the limit of 4 threads"},
       {"ftfuzz program v1\ntype T0 (a, a)\n", 2, "slot a listed twice"},
-      {"ftfuzz program v1\ntype T0 ()\n", 2, "expected a slot name a..d, found ')'"},
+      {"ftfuzz program v1\ntype T0 ()\n", 2, "T0 derives from object and needs 1..4 slots"},
       {"ftfuzz program v1\ntype T0 (a:FOO)\n", 2, "expected a member kind EX"},
-      {"ftfuzz program v1\ntype T0 (a, b, c, d, e)\n", 2, "expected a slot name a..d, found 'e'"},
-      {"ftfuzz program v1\ntype T0 (a\n", 2, "expected ')' at the end of the line"},
+      {"ftfuzz program v1\ntype T0 (a, b, c, d, e)\n", 2, "expected a slot name a..d, __dict__ or __weakref__, found 'e'"},
+      {"ftfuzz program v1\ntype T0 (a\n", 2, "expected ',' or ')' at the end of the line"},
+      {"ftfuzz program v2\ntype T1 (T1) (a)\n", 2, "T1 can derive only from an earlier type (T0..T0) or object"},
+      {"ftfuzz program v2\ntype T1 (T0) (a)\n", 2, "T1: slot a is already in its base T0"},
+      {"ftfuzz program v2\ntype T0 (a, __dict__)\ntype T1 (T0) (__dict__)\n", 3, "T1 already has __dict__ from its base T0"},
+      {"ftfuzz program v2\ntype T0 (a, __weakref__, __weakref__)\n", 2, "__weakref__ listed twice"},
+      {"ftfuzz program v2\ntype T2 (a, b, c)\ntype T3 (T2) (d, a)\n", 3, "slot a is already in its base T2"},
+      {"ftfuzz program v2\ntype T0 (a, b, c)\ntype T3 (T0) (d)\ntype T2 (T0) ()\nobject o0 = T3(e=None)\n", 5, "expected a slot name a..d"},
+      {"ftfuzz program v2\ndeferred g1 b1\n", 2, "expected a name g0..g7"},
+      {"ftfuzz program v2\ndeferred g1\ndeferred g2\n", 3, "second 'deferred' line (first on line 2)"},
+      {"ftfuzz program v2\nowner dicts t1\n", 2, "expected 'globals' or 'builtins'"},
+      {"ftfuzz program v2\nowner globals t4\n", 2, "expected 'main' or a thread t0..t3"},
+      {"ftfuzz program v2\nowner builtins t1\nowner builtins main\n", 3, "second 'owner builtins' line"},
+      {"ftfuzz program v2\nthreads 2\nowner globals t2\n", 3, "owner t2 but 'threads 2' (line 2) declares t0..t1"},
       {"ftfuzz program v1\nobject o0 = T0(c=fresh)\n", 2, "T0 has no slot c"},
       {"ftfuzz program v1\nobject o1 = T1(a=maybe)\n", 2, "expected an initial value fresh, None or empty"},
       {"ftfuzz program v1\nobject o1 = T1(a=fresh, a=None)\n", 2, "slot a given twice"},

@@ -68,6 +68,8 @@ const MutantCase kCases[] = {
      false},
     {"mutant_unlocked_specializer", "text/globals_fuzzer/seeds/specializer_vs_popitem_reuse.txt", "WRONG_VALUE", true},
     {"mutant_qsbr_goal_vs_wr_seq", "tests/runner/programs/keys_freed_under_lookup.txt", nullptr, true},
+    {"mutant_layout_walk_ignores_size", "tests/runner/programs/class_assign_to_subtype_adding_slots.txt", "BAD_LAYOUT",
+     false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }

@@ -62,7 +62,7 @@ TEST_F(CliTest, DecodeBinaryPrintsText) {
   const std::string bin = Write("seed", std::string("\x01\x00\x00\x01\x01\x00\x00\x08", 8));
   const Result r = RunCli(true, {bin});
   EXPECT_EQ(r.code, kCliOk) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("ftfuzz program v1\n"));
+  EXPECT_THAT(r.out, HasSubstr("ftfuzz program v2\n"));
   EXPECT_THAT(r.out, HasSubstr("t0 s1: o0.a = fresh"));
   EXPECT_EQ(*ParseText(r.out), Decode(std::string("\x01\x00\x00\x01\x01\x00\x00\x08", 8)));
 }
