@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -484,7 +485,12 @@ TEST_F(RefcountTest, RealThreadsTryIncrefCompareAgainstReplacement) {
   std::thread r1(reader, 1);
   std::thread r2(reader, 2);
   int writes = 0;
-  for (; writes < 3000 || (got.load() < 500 && writes < 300000); ++writes) {
+  // On a loaded machine the readers may not run at all during a fixed
+  // number of writes: keep writing until they have read (10 s and the
+  // counter's capacity at most).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (; writes < 3000 || (got.load() < 500 && writes < 400000 && std::chrono::steady_clock::now() < give_up);
+       ++writes) {
     const int i = writes;
     Object* fresh = NewObject(T(0), 2);
     if (i % 4 != 1) SetMaybeWeakref(T(0), fresh);  // most are readable lock-free (2.6)
