@@ -130,6 +130,16 @@ int TypeSpec::IndexOf(int name) const {
   return -1;
 }
 
+namespace {
+int OwnerField(uint8_t bits, int num_threads) {
+  const int v = bits % 5;
+  return v == 0 || v > num_threads ? -1 : v - 1;
+}
+}  // namespace
+
+int OwnerOfGlobals(const World& w, int num_threads) { return OwnerField(w.owners & 0x07, num_threads); }
+int OwnerOfBuiltins(const World& w, int num_threads) { return OwnerField((w.owners >> 3) & 0x07, num_threads); }
+
 const World& DefaultWorld() {
   static const World* const kWorld = new World(BuildDefaultWorld());
   return *kWorld;

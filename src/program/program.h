@@ -98,6 +98,12 @@ struct World {
   // builtins contain only b* names (bits 8..11).
   uint16_t globals_present = 0;
   uint16_t builtins_present = 0;
+  // Which thread owns (made) each dict of the world: bits 0-2 the module
+  // globals dict, bits 3-5 the builtins dict, each read as v % 5: 0 = the
+  // main thread, 1 + i = program thread ti (main when the program has no
+  // ti). The owner also made the dict's initial values. OwnerOfGlobals /
+  // OwnerOfBuiltins decode it.
+  uint8_t owners = 0;
   bool operator==(const World&) const = default;
 };
 
@@ -112,6 +118,11 @@ struct Program {
   ScheduleSpec schedule;
   bool operator==(const Program&) const = default;
 };
+
+// The owner of the globals / builtins dict as a program thread index, or
+// -1 for the main thread (World::owners; a thread the program lacks is main).
+int OwnerOfGlobals(const World& w, int num_threads);
+int OwnerOfBuiltins(const World& w, int num_threads);
 
 // The world used when the input does not define one (docs/input-format.md):
 //   T0 (a, b)   T1 (a, b)   T2 (b, a)   T3 (a, b:OBJ, c)   all others EX
