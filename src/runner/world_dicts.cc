@@ -113,7 +113,6 @@ void World::ExecuteDictOp(core::ThreadState& ts, int t, const program::Op& op, c
     RunDict& e = rd.entries[rd.used++];  // Build sized the table: one entry per operation at most
     e.dict.store(d, std::memory_order_relaxed);
     e.ob.store(d->ob, std::memory_order_relaxed);
-    obs.loaded_id = static_cast<int64_t>(core::ObjectId(d->ob));
     SetReg(ts, t, op.reg, d->ob);
     return;
   }
