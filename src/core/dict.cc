@@ -219,7 +219,7 @@ void DictResizeLockHeld(ThreadState& ts, Dict* d, uint8_t log2_newsize) {
   d->ma_keys.StoreRelease(newkeys);  // set_keys
   // free_keys_object(oldkeys, IS_DICT_SHARED(mp)): an unshared dict has had
   // no lock-free reader but its owner (ensure_shared_on_read), so its keys
-  // can go at once; a SHARED one's wait for QSBR (docs/cpython-model.md §17).
+  // can go at once; a SHARED one's wait for QSBR (docs/cpython-model.md §18).
   const bool use_qsbr =
       ts.rt->faults.dict_resize_tests_owner ? !IsOwnedByCurrentThread(ts, d->ob) : DictIsShared(d);
   FreeKeys(ts, oldkeys, use_qsbr);

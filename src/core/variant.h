@@ -110,7 +110,7 @@ struct Variant {
   // the block (mutant_qsbr_goal_vs_wr_seq).
   bool qsbr_goal_reached_reads_wr_seq = false;
 
-  // Dict ownership (dict.h, docs/cpython-model.md §17): dictresize chooses
+  // Dict ownership (dict.h, docs/cpython-model.md §18): dictresize chooses
   // between freeing the old keys at once and retiring them through QSBR by
   // asking "do I own this dict?" (_Py_IsOwnedByCurrentThread) instead of
   // "is it SHARED?" (IS_DICT_SHARED): the owner of a dict that other threads

@@ -108,7 +108,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   // Each dict is made, and filled, by its owner (World::owners): the module
   // was executed by that thread, so the dict's ob_tid and the local
   // refcounts of its initial values are that thread's (docs/cpython-model.md
-  // §17). A program thread that owns a dict has not started yet: it made the
+  // §18). A program thread that owns a dict has not started yet: it made the
   // dict before its first operation, as far as the program can tell.
   const int nthreads = static_cast<int>(p.threads.size());
   const int gown = program::OwnerOfGlobals(p.world, nthreads);

@@ -1,5 +1,5 @@
 // world_dicts.cc - dicts made during a run, and the operations on them (see
-// world.h; CPython's side: docs/cpython-model.md §17).
+// world.h; CPython's side: docs/cpython-model.md §18).
 //
 // `rR = dict()` makes a dict owned by the executing thread (dict_new sets
 // ob_tid through _PyObject_Init, Objects/dictobject.c); the register holds

@@ -1,4 +1,4 @@
-// Dict ownership inside a run (docs/cpython-model.md §17): the world says
+// Dict ownership inside a run (docs/cpython-model.md §18): the world says
 // which thread owns the globals and builtins dicts, NEW_DICT makes a dict
 // owned by the executing thread, and the dict operations make the
 // unshared-to-shared transitions of Objects/dictobject.c happen mid-run
