@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "audit/audit_scope.h"
 #include "core/dict.h"
 #include "core/object.h"
 #include "core/qsbr.h"
@@ -119,6 +120,10 @@ struct Probe {
   bool owner_has_pending = false;
 };
 
+// T0's QSBR queue is T0's own (ThreadState::delayed): the probe, another
+// logical thread, reads it as an auditor would, outside TSan's view.
+FTF_AUDIT_HOT bool HasPending(const core::ThreadState& ts) { return ts.delayed.size() > ts.delayed_rd; }
+
 std::vector<Probe> RunWithProbe(const core::Variant& variant, bool* clean) {
   sched::FiberExecutor ex;
   World w(ex);
@@ -149,10 +154,11 @@ std::vector<Probe> RunWithProbe(const core::Variant& variant, bool* clean) {
         }
         for (int i = 0; i < 3; ++i) {
           Probe pr;
+          // The SHARED bit read through the object (Peek): the probe
+          // touches no plain field another logical thread wrote.
           const core::Object* dob = w.object(0)->slot(0).Peek();
-          const core::Dict* d = w.run_dict(dob);
-          pr.shared = d != nullptr && core::DictPeekShared(d);
-          pr.owner_has_pending = core::QsbrHasPending(w.rt().thread(0));
+          pr.shared = w.run_dict(dob) != nullptr && (dob->ob_gc_bits.Peek() & core::kGcBitsShared) != 0;
+          pr.owner_has_pending = HasPending(w.rt().thread(0));
           probes.push_back(pr);
           ex.Yield();
         }
