@@ -166,7 +166,8 @@ ModelRun ModelRunner::Run(const program::Program& p, const core::Variant* varian
     const bool instance = life != nullptr && life->nslots > 0;
     if (rec.created != kNoObject) continue;  // the first matching creation wins
     const bool temp_value = op.code == program::OpCode::kGlobalTempInsertDelete && !instance;
-    if ((op.code == program::OpCode::kNew && instance) || (CreatesFresh(op) && !instance) || temp_value) {
+    const bool new_dict = op.code == program::OpCode::kNewDict && !instance;  // the dict's own object
+    if ((op.code == program::OpCode::kNew && instance) || (CreatesFresh(op) && !instance) || temp_value || new_dict) {
       rec.created = static_cast<int64_t>(e.object);
     }
   }

@@ -119,6 +119,12 @@ std::string Body(int t, const Op& op, int64_t created) {
     case OpCode::kBuiltinDelete: return absl::StrCat("    del B[", Gname(op), "]\n    return _NOLOAD\n");
     case OpCode::kQuiescent: return "    pass  # quiescent: no Python-level equivalent (eval breaker, QSBR)\n    return _NOLOAD\n";
     case OpCode::kYield: return "    pass  # yield: a scheduling point only\n    return _NOLOAD\n";
+    case OpCode::kNewDict:
+      return absl::StrCat("    o = {}\n", created > 0 ? absl::StrCat("    W.OBJ[", created, "] = o\n") : "", "    ", reg,
+                          " = o\n    return _NOLOAD\n");
+    case OpCode::kDictStore: return absl::StrCat("    x[", Gname(op), "] = v\n    return _NOLOAD\n");
+    case OpCode::kDictLoad: return absl::StrCat("    got = x[", Gname(op), "]\n    ", reg, " = got\n    return got\n");
+    case OpCode::kDictDelete: return absl::StrCat("    del x[", Gname(op), "]\n    return _NOLOAD\n");
   }
   return "    return _NOLOAD\n";
 }
@@ -311,6 +317,7 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
       const int64_t created = rec != nullptr ? rec->created : kNoObject;
       if (created > 0) {
         namer.Name(created, absl::StrCat(op.code == OpCode::kNew                       ? absl::StrCat("T", op.type, "()")
+                                         : op.code == OpCode::kNewDict                ? std::string("dict()")
                                          : op.code == OpCode::kGlobalTempInsertDelete ? std::string("globals[_temp_key]")
                                                                                       : std::string("fresh"),
                                          "@t",

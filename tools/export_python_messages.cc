@@ -64,6 +64,12 @@ std::string ExpectedErrorPattern(const program::Op& op, Result result) {
         if (op.target.kind == program::Target::Kind::kObject) return layout;
         return absl::StrCat(layout, "|__class__ assignment only supported for mutable types or ModuleType subclasses");
       }
+      // A dict operation on an object that is no dict: the type has no
+      // mp_subscript / mp_ass_subscript (PyObject_GetItem, PyObject_SetItem,
+      // PyObject_DelItem in Objects/abstract.c).
+      if (op.code == OpCode::kDictLoad) return absl::StrCat(kTypeName, " object is not subscriptable");
+      if (op.code == OpCode::kDictStore) return absl::StrCat(kTypeName, " object (?:does not|doesn't) support item assignment");
+      if (op.code == OpCode::kDictDelete) return absl::StrCat(kTypeName, " object (?:does not|doesn't) support item deletion");
       // A member descriptor applied to an instance of another type
       // (descr_check, Objects/descrobject.c).
       return absl::StrCat("descriptor '", slot, "' for ", kTypeName, " objects doesn't apply to a ", kTypeName,

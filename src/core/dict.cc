@@ -217,7 +217,12 @@ void DictResizeLockHeld(ThreadState& ts, Dict* d, uint8_t log2_newsize) {
   if (j != numentries) DictFatal("dictresize: fewer live entries than ma_used");
   KeysBuildIndices(newkeys, *d->state, numentries);
   d->ma_keys.StoreRelease(newkeys);  // set_keys
-  FreeKeys(ts, oldkeys, DictIsShared(d));
+  // free_keys_object(oldkeys, IS_DICT_SHARED(mp)): an unshared dict has had
+  // no lock-free reader but its owner (ensure_shared_on_read), so its keys
+  // can go at once; a SHARED one's wait for QSBR (docs/cpython-model.md §18).
+  const bool use_qsbr =
+      ts.rt->faults.dict_resize_tests_owner ? !IsOwnedByCurrentThread(ts, d->ob) : DictIsShared(d);
+  FreeKeys(ts, oldkeys, use_qsbr);
   // As CPython, the counters of the new table are stored after publication.
   newkeys->dk_usable.StoreRelaxed(newkeys->dk_usable.LoadPlain() - numentries);
   newkeys->dk_nentries.StoreRelaxed(numentries);

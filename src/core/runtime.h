@@ -68,6 +68,11 @@ struct Faults {
   // _Py_qbsr_goal_reached compares the goal with wr_seq instead of rd_seq
   // (Variant::qsbr_goal_reached_reads_wr_seq; the runner copies it here).
   bool qsbr_goal_reached_reads_wr_seq = false;
+  // dictresize frees the old keys through QSBR only when the resizing thread
+  // does not own the dict (a test of ob_tid instead of IS_DICT_SHARED), so
+  // the owner frees the keys of a SHARED dict at once
+  // (Variant::dict_resize_tests_owner; the runner copies it here).
+  bool dict_resize_tests_owner = false;
 };
 
 class Runtime {

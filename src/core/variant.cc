@@ -204,6 +204,22 @@ std::vector<Variant> MakeVariants() {
     x.qsbr_goal_reached_reads_wr_seq = true;
     add(x);
   }
+  {
+    Variant x;
+    x.name = "mutant_dict_resize_tests_owner";
+    x.description =
+        "dictresize frees the old keys at once when the resizing thread owns the dict (ob_tid) instead of when the "
+        "dict is not SHARED: the owner's resize frees keys another thread is reading lock-free";
+    // As mutant_qsbr_goal_vs_wr_seq: the keys are raw memory, so no refcount
+    // event shows the early free to the ledger. TSan sees the free race with
+    // the reader's accesses; ASan sees the reader's next load of the keys.
+    x.expected_finding = FindingKind::kDataRace;
+    x.also_found_as = {FindingKind::kAsan};
+    x.fuzz_targets = {"core_fuzzer"};
+    x.is_mutant = true;
+    x.dict_resize_tests_owner = true;
+    add(x);
+  }
   return v;
 }
 

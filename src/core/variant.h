@@ -114,6 +114,13 @@ struct Variant {
   // done while a reader that never reported a quiescent state still holds
   // the block (mutant_qsbr_goal_vs_wr_seq).
   bool qsbr_goal_reached_reads_wr_seq = false;
+
+  // Dict ownership (dict.h, docs/cpython-model.md §18): dictresize chooses
+  // between freeing the old keys at once and retiring them through QSBR by
+  // asking "do I own this dict?" (_Py_IsOwnedByCurrentThread) instead of
+  // "is it SHARED?" (IS_DICT_SHARED): the owner of a dict that other threads
+  // read lock-free frees the keys under them (mutant_dict_resize_tests_owner).
+  bool dict_resize_tests_owner = false;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without

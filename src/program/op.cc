@@ -50,6 +50,11 @@ constexpr std::array<OpInfo, kNumOpCodes> kOpTable = {{
     {OpCode::kBuiltinDelete, "BUILTIN_DELETE", kName, "del builtins[%g]", "builtins delete"},
     {OpCode::kQuiescent, "QUIESCENT", 0, "quiescent", "eval breaker + QSBR quiescent state"},
     {OpCode::kYield, "YIELD", 0, "yield", "scheduling point only"},
+    {OpCode::kNewDict, "NEW_DICT", kReg, "%r = dict()", "new dict owned by this thread"},
+    {OpCode::kDictStore, "DICT_STORE", kTarget | kName | kValue, "%t[%g] = %v", "PyDict_SetItem"},
+    {OpCode::kDictLoad, "DICT_LOAD", kTarget | kName | kReg, "%r = %t[%g]",
+     "dict_subscript (_Py_dict_lookup_threadsafe)"},
+    {OpCode::kDictDelete, "DICT_DELETE", kTarget | kName, "del %t[%g]", "PyDict_DelItem"},
 }};
 
 constexpr bool TableIsIndexedByOpCode() {

@@ -25,6 +25,9 @@
 //   r0..r3   registers of the executing thread, each holding one strong
 //            reference or nothing (start empty)
 //   s0..s3   instruction sites of the executing thread (see SiteKey)
+//   dict()   a dict made during the run (kNewDict), held like any object;
+//            the dict operations take it as their target X and the global
+//            names as its keys (an X that is not a dict raises TypeError)
 
 #ifndef FTF_PROGRAM_OP_H_
 #define FTF_PROGRAM_OP_H_
@@ -69,7 +72,11 @@ enum class OpCode : uint8_t {
   kBuiltinDelete = 17,      // del builtins[g]
   kQuiescent = 18,          // quiescent               eval-breaker check + QSBR quiescent state
   kYield = 19,              // yield                   a scheduling point, no effect
-  kMaxValue = kYield,
+  kNewDict = 20,            // rR = dict()             a new dict, owned by the executing thread
+  kDictStore = 21,          // X[g] = V                PyDict_SetItem on the dict X (a register)
+  kDictLoad = 22,           // rR = X[g]               dict_subscript: _Py_dict_lookup_threadsafe
+  kDictDelete = 23,         // del X[g]                PyDict_DelItem
+  kMaxValue = kDictDelete,
 };
 inline constexpr int kNumOpCodes = static_cast<int>(OpCode::kMaxValue) + 1;
 

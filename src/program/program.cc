@@ -225,6 +225,7 @@ int TypeSpec::IndexOf(int name) const {
   return -1;
 }
 
+
 const World& DefaultWorld() {
   static const World* const kWorld = new World(BuildDefaultWorld());
   return *kWorld;

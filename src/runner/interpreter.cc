@@ -275,6 +275,12 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
     case OpCode::kYield:
       exec_.Yield();
       break;
+    case OpCode::kNewDict:
+    case OpCode::kDictStore:
+    case OpCode::kDictLoad:
+    case OpCode::kDictDelete:
+      ExecuteDictOp(ts, t, op, target, value, obs);  // world_dicts.cc
+      break;
   }
 }
 

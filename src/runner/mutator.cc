@@ -156,7 +156,11 @@ bool Retarget(Program& p, MutationRng& rng) {
   for (size_t t = 0; t < p.threads.size(); ++t) {
     for (size_t i = 0; i < p.threads[t].ops.size(); ++i) {
       const program::OpCode code = p.threads[t].ops[i].code;
-      if (program::UsesField(code, program::kFieldTarget)) cands.push_back({t, i, false});
+      // A dict operation's target must hold a dict: the shared objects o0..o3
+      // never do (a dict reaches another thread through a slot or a global).
+      const bool dict_op = code == program::OpCode::kDictStore || code == program::OpCode::kDictLoad ||
+                           code == program::OpCode::kDictDelete;
+      if (program::UsesField(code, program::kFieldTarget) && !dict_op) cands.push_back({t, i, false});
       if (program::UsesField(code, program::kFieldValue)) cands.push_back({t, i, true});
     }
   }

@@ -34,6 +34,11 @@ World::~World() {
   // A last run abandoned at a finding left its dict structs behind.
   if (globals_ != nullptr) core::DictDiscard(globals_);
   if (builtins_ != nullptr) core::DictDiscard(builtins_);
+  for (RunDicts& rd : run_dicts_) {
+    for (size_t i = 0; i < rd.capacity; ++i) {
+      if (core::Dict* d = rd.entries[i].dict.load(std::memory_order_relaxed)) core::DictDiscard(d);
+    }
+  }
 }
 
 void World::Build(const program::Program& p, const core::Variant& variant, bool record) {
@@ -46,12 +51,14 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   // are the ledger's job (USE_AFTER_FREE, RESURRECTION).
   rt_.plain_free_list_link = false;
   rt_.faults.qsbr_goal_reached_reads_wr_seq = variant.qsbr_goal_reached_reads_wr_seq;
+  rt_.faults.dict_resize_tests_owner = variant.dict_resize_tests_owner;
   rt_.Reset();
   // A run that ended in a finding was abandoned before tear-down: its dicts'
   // modelled memory went with Reset; only the model structs remain.
   if (globals_ != nullptr) core::DictDiscard(globals_);
   if (builtins_ != nullptr) core::DictDiscard(builtins_);
   globals_ = builtins_ = nullptr;
+  ResetRunDicts(p);
   ledger_.Reset();
   types_.Reset();
   dict_state_.Reset();
@@ -107,17 +114,28 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   }
   for (int i = 0; i < program::kNumNames; ++i) names_[static_cast<size_t>(i)] = dict_state_.Intern(rt_, GlobalNameText(i));
   temp_key_ = dict_state_.Intern(rt_, "_temp_key");
-  globals_ = core::DictNew(main, dict_state_);
-  builtins_ = core::DictNew(main, dict_state_);
+  // Each dict is made, and filled, by its owner (World::owners): the module
+  // was executed by that thread, so the dict's ob_tid and the local
+  // refcounts of its initial values are that thread's (docs/cpython-model.md
+  // §18). A program thread that owns a dict has not started yet: it made the
+  // dict before its first operation, as far as the program can tell.
+  const int nthreads = static_cast<int>(p.threads.size());
+  const int gown = program::DictOwnerThread(p.world, /*builtins=*/false);
+  const int bown = program::DictOwnerThread(p.world, /*builtins=*/true);
+  core::ThreadState& gts = gown < 0 || gown >= nthreads ? main : rt_.thread(gown);
+  core::ThreadState& bts = bown < 0 || bown >= nthreads ? main : rt_.thread(bown);
+  globals_ = core::DictNew(gts, dict_state_);
+  builtins_ = core::DictNew(bts, dict_state_);
   for (int i = 0; i < program::kNumNames; ++i) {
     for (int which = 0; which < 2; ++which) {
       uint16_t present = which == 0 ? p.world.globals_present : p.world.builtins_present;
       if ((present & (1u << i)) == 0) continue;
-      core::Object* v = core::NewInstance(main, types_.object_type());
+      core::ThreadState& owner = which == 0 ? gts : bts;
+      core::Object* v = core::NewInstance(owner, types_.object_type());
       core::Dict* d = which == 0 ? globals_ : builtins_;
-      NoteStore(main, d->ob, audit::DictKey(static_cast<uint32_t>(i)), v);
-      core::DictSetItem(main, d, names_[static_cast<size_t>(i)], v);
-      core::Decref(main, v);
+      NoteStore(owner, d->ob, audit::DictKey(static_cast<uint32_t>(i)), v);
+      core::DictSetItem(owner, d, names_[static_cast<size_t>(i)], v);
+      core::Decref(owner, v);
     }
   }
   env_.globals = globals_;
@@ -143,6 +161,7 @@ std::optional<audit::Finding> World::TearDown() {
   core::DictFree(main, g);
   core::DictFree(main, b);
   ClearSlotsForTeardown(main);
+  FreeRunDicts(main);
   core::ThreadExit(main);
   core::ProcessDelayed(main);
   ledger_.CheckEnd(/*world_torn_down=*/true);
@@ -189,6 +208,7 @@ void World::ForEachHolder(const audit::HolderVisitor& visit) const {
   }
   if (globals_ != nullptr) audit::ForEachDictHolder(globals_, "globals", true, visit);
   if (builtins_ != nullptr) audit::ForEachDictHolder(builtins_, "builtins", true, visit);
+  ForEachRunDictHolder(visit);
 }
 
 // Kept out of interpreter.cc on purpose: the scheduling points of that file
@@ -230,6 +250,7 @@ FTF_AUDIT_HOT size_t World::CountHolding(const core::Object* o) const {
   }
   n += audit::CountDictHolding(globals_, true, o);
   n += audit::CountDictHolding(builtins_, true, o);
+  n += CountRunDictHolding(o);
   return n;
 }
 

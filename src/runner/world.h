@@ -10,6 +10,7 @@
 #define FTF_RUNNER_WORLD_H_
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,8 @@ class World final : public audit::HolderSource {
   void set_focus(const program::ConflictMap* focus) { focus_ = focus; }
   core::Object* reg(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
   const core::GlobalsEnv& env() const { return env_; }
+  // The dict made during this run whose object is `o` (NEW_DICT), or nullptr.
+  core::Dict* run_dict(const core::Object* o) const { return RunDictOf(o); }
 
  private:
   // A thread's instruction sites. Sites are created on first use in a run;
@@ -83,6 +86,10 @@ class World final : public audit::HolderSource {
   };
 
   void Execute(core::ThreadState& ts, int t, const program::Op& op, Observation& obs);
+  // The dict operations (world_dicts.cc): NEW_DICT, DICT_STORE, DICT_LOAD,
+  // DICT_DELETE. `value` is the operation's new reference (consumed).
+  void ExecuteDictOp(core::ThreadState& ts, int t, const program::Op& op, core::Object* target, core::Object* value,
+                     Observation& obs);
   core::Object* Target(int t, const program::Target& target) const;
   // A new reference for the value V of an operation, or nullptr if it names
   // an empty register.
@@ -99,6 +106,33 @@ class World final : public audit::HolderSource {
   void ClearSlotsForTeardown(core::ThreadState& ts);
   // Tells the ledger a value may now be found at (holder, key).
   void NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value);
+
+  // Dicts made during the run (NEW_DICT). The table keeps one reference to
+  // each dict until tear-down, as a frame would that made it, so a dict is
+  // never freed mid-run (world_dicts.cc says why). Thread t's dicts live in
+  // run_dicts_[t], one entry per operation of t at most, sized by Build. The
+  // entries are written once by their thread and read by any thread looking
+  // a target up: relaxed atomics, so the harness adds no happens-before edge
+  // between logical threads that the modelled program does not have.
+  struct RunDict {
+    std::atomic<const core::Object*> ob{nullptr};
+    std::atomic<core::Dict*> dict{nullptr};
+  };
+  struct RunDicts {
+    std::unique_ptr<RunDict[]> entries;
+    size_t capacity = 0;
+    size_t used = 0;  // written and read by the owning thread only
+  };
+  // The dict whose object is `o`, or nullptr.
+  core::Dict* RunDictOf(const core::Object* o) const;
+  // Build: empty tables with room for `p`'s operations (an abandoned run's
+  // dict structs are deleted; Runtime::Reset freed their memory).
+  void ResetRunDicts(const program::Program& p);
+  // TearDown: each dict leaves the table, then DictFree drops its entries and
+  // the table's reference.
+  void FreeRunDicts(core::ThreadState& ts);
+  void ForEachRunDictHolder(const audit::HolderVisitor& visit) const;
+  size_t CountRunDictHolding(const core::Object* o) const;
 
   sched::FiberExecutor& exec_;
   core::Runtime rt_;
@@ -119,6 +153,7 @@ class World final : public audit::HolderSource {
   core::GlobalsEnv env_;
   std::array<std::array<core::Object*, program::kNumRegisters>, program::kMaxThreads> regs_{};
   std::array<ThreadCtx, program::kMaxThreads> ctx_;
+  std::array<RunDicts, program::kMaxThreads> run_dicts_;
   std::vector<std::vector<Observation>> observations_;
   std::vector<core::SlotDecl> decls_;  // Build's scratch list of a type's slots
 };

@@ -337,6 +337,25 @@ TEST_F(DictTest, SharedDictRetiresOldKeysThroughQsbr) {
   EXPECT_TRUE(obs_.Freed(old)) << "every thread passed a quiescent state";
 }
 
+// The owner's resize of a dict another thread reads is what the SHARED bit
+// is for: the old keys wait for QSBR. The fault tests ownership instead.
+TEST_F(DictTest, OwnersResizeOfASharedDictRetiresTheKeysUnlessItTestsOwnership) {
+  for (bool tests_owner : {false, true}) {
+    rt_.faults.dict_resize_tests_owner = tests_owner;
+    Dict* d = NewDict(/*owner=*/0);
+    for (int i = 0; i < 5; ++i) DictSetItem(T(0), d, Name("o" + std::to_string(i)), Value());
+    EXPECT_NE(Peek(d, Name("o0"), /*t=*/1), nullptr);
+    ASSERT_TRUE(DictPeekShared(d));
+    DictKeys* old = DictPeekKeys(d);
+    const size_t queued = T(0).delayed.size();
+    DictSetItem(T(0), d, Name("o5"), Value());  // the owner resizes
+    ASSERT_NE(DictPeekKeys(d), old);
+    EXPECT_EQ(obs_.Freed(old), tests_owner) << (tests_owner ? "the fault frees at once" : "retired through QSBR");
+    EXPECT_EQ(T(0).delayed.size(), queued + (tests_owner ? 0 : 1));
+  }
+  rt_.faults.dict_resize_tests_owner = false;
+}
+
 TEST_F(DictTest, CollidingNamesProbePastDummies) {
   Dict* d = NewDict();
   Object* p = state_.InternWithHash(rt_, "p", 5);

@@ -178,6 +178,11 @@ TEST(Text, EveryOperationForm) {
       {"t0: del builtins[b0]", {.code = OpCode::kBuiltinDelete, .name = 8}},
       {"t0: quiescent", {.code = OpCode::kQuiescent}},
       {"t0: yield", {.code = OpCode::kYield}},
+      {"t0: r2 = dict()", {.code = OpCode::kNewDict, .reg = 2}},
+      {"t0: r1[g3] = fresh", {.code = OpCode::kDictStore, .target = {Target::Kind::kRegister, 1}, .name = 3,
+                              .value = {Value::Kind::kFresh, 0}}},
+      {"t0: r0 = o2[b1]", {.code = OpCode::kDictLoad, .target = {Target::Kind::kObject, 2}, .name = 9}},
+      {"t0: del r3[g0]", {.code = OpCode::kDictDelete, .target = {Target::Kind::kRegister, 3}}},
   };
   static_assert(std::size(kForms) == kNumOpCodes, "one form per opcode");
   for (const auto& [line, op] : kForms) {

@@ -23,7 +23,9 @@
 //     succeed lose an AttributeError, not memory): TSan-only death tests;
 //     nor has mutant_qsbr_goal_vs_wr_seq (the keys it frees too early are
 //     raw memory, outside the ledger's refcount events; ASan sees it too,
-//     as ASAN, which stops the process: the fuzzing.* tests check that).
+//     as ASAN, which stops the process: the fuzzing.* tests check that),
+//     nor has mutant_dict_resize_tests_owner (the same raw keys, freed at
+//     once by the dict's owner).
 
 #include <gtest/gtest.h>
 
@@ -70,6 +72,7 @@ const MutantCase kCases[] = {
     {"mutant_qsbr_goal_vs_wr_seq", "tests/runner/programs/keys_freed_under_lookup.txt", nullptr, true},
     {"mutant_layout_walk_ignores_size", "tests/runner/programs/class_assign_to_subtype_adding_slots.txt", "BAD_LAYOUT",
      false},
+    {"mutant_dict_resize_tests_owner", "tests/runner/programs/dict_keys_freed_by_owner_resize.txt", nullptr, true},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }

@@ -30,7 +30,7 @@ class ProgramError(Exception):
     pass
 
 
-READ_ONLY_KINDS = {"new", "load_attr", "member_get", "load_global", "drop", "nop", "yield"}
+READ_ONLY_KINDS = {"new", "new_dict", "load_attr", "member_get", "dict_load", "load_global", "drop", "nop", "yield"}
 
 _OPS = [  # (kind, regex) in the order tried; the text patterns are unambiguous
     ("new", r"r(\d+) = (T\d)\(\)"),
@@ -50,6 +50,10 @@ _OPS = [  # (kind, regex) in the order tried; the text patterns are unambiguous
     ("global_delete", r"del globals\[([gb]\d+)\]"),
     ("builtin_store", r"builtins\[([gb]\d+)\] = (\w+)"),
     ("builtin_delete", r"del builtins\[([gb]\d+)\]"),
+    ("new_dict", r"r(\d+) = dict\(\)"),
+    ("dict_load", r"r(\d+) = ([or]\d+)\[([gb]\d+)\]"),
+    ("dict_store", r"([or]\d+)\[([gb]\d+)\] = (\w+)"),
+    ("dict_delete", r"del ([or]\d+)\[([gb]\d+)\]"),
     ("load_global", r"r(\d+) = ([gb]\d+)"),
     ("nop", r"quiescent"),
     ("yield", r"yield"),
@@ -204,6 +208,17 @@ class _Emitter:
             e.append("if v is not EMPTY: W.G.setdefault(KEY[%r], v)" % g[0])
         elif kind in ("global_delete", "builtin_delete"):
             e.append("del %s[KEY[%r]]" % ("W.G" if kind == "global_delete" else "W.B", g[0]))
+        elif kind == "new_dict":
+            e.append("R[%r] = {}" % ("r" + g[0]))
+        elif kind == "dict_load":
+            # A dict made in the run holds what its threads stored: no
+            # wrong-value check of its own (the slot and global checks stay).
+            e.append("R[%r] = %s[KEY[%r]]" % ("r" + g[0], self.target(g[1]), g[2]))
+        elif kind == "dict_store":
+            e.append("v = %s" % self.value(g[2], "%s[%s]" % (g[0], g[1])))
+            e.append("if v is not EMPTY: %s[KEY[%r]] = v" % (self.target(g[0]), g[1]))
+        elif kind == "dict_delete":
+            e.append("del %s[KEY[%r]]" % (self.target(g[0]), g[1]))
         elif kind == "load_global":
             e.append("v = R[%r] = load_global(W, %r)" % ("r" + g[0], g[1]))
             e.append("check(hits, %r, v, %s)" % (text, self.name_allowed(g[1])))
