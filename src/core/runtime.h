@@ -68,6 +68,11 @@ struct Faults {
   // _Py_qbsr_goal_reached compares the goal with wr_seq instead of rd_seq
   // (Variant::qsbr_goal_reached_reads_wr_seq; the runner copies it here).
   bool qsbr_goal_reached_reads_wr_seq = false;
+  // _PyObject_SetDeferredRefcount sets the DEFERRED bit without the
+  // _Py_REF_DEFERRED bias (Variant::deferred_refcount_bias false; the runner
+  // copies it here): a deferred object is freed when its counted references
+  // are gone, while tagged stack references still point to it.
+  bool deferred_without_bias = false;
 };
 
 class Runtime {

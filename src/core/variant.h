@@ -109,6 +109,12 @@ struct Variant {
   // done while a reader that never reported a quiescent state still holds
   // the block (mutant_qsbr_goal_vs_wr_seq).
   bool qsbr_goal_reached_reads_wr_seq = false;
+
+  // Deferred reference counting (deferred.h): the function constructor gives
+  // a new function the _Py_REF_DEFERRED bias with its DEFERRED bit. False
+  // (mutant_deferred_no_bias): the bit alone, so the last counted reference
+  // frees a function that tagged stack references still point to.
+  bool deferred_refcount_bias = true;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without

@@ -103,6 +103,8 @@ std::string ValueText(const Value& v) {
       return "fresh";
     case Value::Kind::kNone:
       return "None";
+    case Value::Kind::kFreshFn:
+      return "fresh_fn";
   }
   return "?";
 }

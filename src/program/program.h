@@ -98,6 +98,9 @@ struct World {
   // builtins contain only b* names (bits 8..11).
   uint16_t globals_present = 0;
   uint16_t builtins_present = 0;
+  // Bit i set = the initial value of global g<i> (i < 8) is a function
+  // object with deferred reference counting instead of a plain object.
+  uint8_t deferred_globals = 0;
   bool operator==(const World&) const = default;
 };
 

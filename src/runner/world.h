@@ -21,6 +21,7 @@
 #include "core/load_global.h"
 #include "core/runtime.h"
 #include "core/slot_access.h"
+#include "core/stackref.h"
 #include "core/type.h"
 #include "core/variant.h"
 #include "program/program.h"
@@ -57,7 +58,9 @@ class World final : public audit::HolderSource {
   // The shared object oN, a type TN, a thread's register (borrowed).
   core::Object* object(int i) const { return objects_[static_cast<size_t>(i)]; }
   core::Type* type(int i) const { return prog_types_[static_cast<size_t>(i)]; }
-  core::Object* reg(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
+  core::Object* reg(int t, int r) const { return core::StackRefBorrow(reg_ref(t, r)); }
+  // The register itself: a stack reference, tagged when it holds no count.
+  core::StackRef reg_ref(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
   const core::GlobalsEnv& env() const { return env_; }
 
  private:
@@ -82,7 +85,9 @@ class World final : public audit::HolderSource {
   // A new reference for the value V of an operation, or nullptr if it names
   // an empty register.
   core::Object* NewValue(core::ThreadState& ts, int t, const program::Value& v);
-  void SetReg(core::ThreadState& ts, int t, int r, core::Object* value);
+  // Puts `value` (owned by the register from now on) into register r of
+  // thread t and closes what it held (PyStackRef_XCLOSE).
+  void SetReg(core::ThreadState& ts, int t, int r, core::StackRef value);
   core::AttrSite& AttrSiteFor(int t, const program::Op& op, bool store);
   core::LoadGlobalSite& GlobalSiteFor(int t, const program::Op& op);
   // The array sites (ThreadCtx); nullptr for a key outside the arrays.
@@ -92,6 +97,9 @@ class World final : public audit::HolderSource {
 
   // Tear-down's stand-in for the cycle collector (world.cc).
   void ClearSlotsForTeardown(core::ThreadState& ts);
+  // Tear-down's stand-in for the collector's freeing of unreachable deferred
+  // objects (core/deferred.h): every live deferred object nobody references.
+  void CollectDeferredForTeardown(core::ThreadState& ts);
   // Tells the ledger a value may now be found at (holder, key).
   void NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value);
 
@@ -111,7 +119,8 @@ class World final : public audit::HolderSource {
   core::Dict* globals_ = nullptr;
   core::Dict* builtins_ = nullptr;
   core::GlobalsEnv env_;
-  std::array<std::array<core::Object*, program::kNumRegisters>, program::kMaxThreads> regs_{};
+  // A thread's registers are its stack: stack references (core/stackref.h).
+  std::array<std::array<core::StackRef, program::kNumRegisters>, program::kMaxThreads> regs_{};
   std::array<ThreadCtx, program::kMaxThreads> ctx_;
   std::vector<std::vector<Observation>> observations_;
   std::vector<core::SlotDecl> decls_;  // Build's scratch list of a type's slots

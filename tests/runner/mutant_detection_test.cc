@@ -68,6 +68,7 @@ const MutantCase kCases[] = {
      false},
     {"mutant_unlocked_specializer", "text/globals_fuzzer/seeds/specializer_vs_popitem_reuse.txt", "WRONG_VALUE", true},
     {"mutant_qsbr_goal_vs_wr_seq", "tests/runner/programs/keys_freed_under_lookup.txt", nullptr, true},
+    {"mutant_deferred_no_bias", "tests/runner/programs/function_freed_under_tagged_ref.txt", "PREMATURE_FREE", false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
