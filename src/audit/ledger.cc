@@ -280,8 +280,8 @@ FTF_AUDIT_UNSEEN void RefLedger::OnRefChange(ThreadState& ts, Object* o, RefOp o
   // writes the immortal marker, which must not exempt it.
   const bool immortal_before = core::RefOpIsLocal(op) ? before == core::kImmortalRefcntLocal
                                                       : o->ob_ref_local.Peek() == core::kImmortalRefcntLocal;
-  if (life->immortal || immortal_before || life->type_object) return;
   if (op == RefOp::kClearDeferred) life->deferred = false;  // the bias is gone: counted as any object from here
+  if (life->immortal || immortal_before || life->type_object) return;
   const int64_t bias = life->deferred && op != RefOp::kSetDeferred ? life->deferred_bias : 0;
   LedgerEvent& e = Record(ts.index, id, LedgerEventKind::kRef);
   e.op = op;

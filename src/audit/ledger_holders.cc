@@ -146,7 +146,10 @@ void RefLedger::CheckEnd(bool world_torn_down) {
   const ObjectLife& first = *leaked.front();
   const int64_t refcnt = TrueCount(first, first.ptr);
   auto it = held.find(first.ptr);
-  const size_t n = it == held.end() ? 0 : it->second.size();
+  size_t n = 0;  // counted holders (a tagged stack reference holds no count)
+  if (it != held.end()) {
+    for (const Holder& h : it->second) n += h.deferred ? 0 : 1;
+  }
   Finding f;
   f.kind = FindingKind::kLeak;
   f.auditor = "ledger";

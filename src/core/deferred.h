@@ -55,7 +55,9 @@ void SetDeferredRefcount(ThreadState& ts, Object* o);
 
 // A new function object (func_new / _PyFunction_FromConstructor in
 // Objects/funcobject.c: allocate, then _PyObject_SetDeferredRefcount), owned
-// by ts, with `type` (the model gives functions no slots). With
+// by ts, with `type` (the model gives functions no slots). `type` must not
+// be null for objects the ledger audits: a deferred object with no type is
+// a heap type's own object to it (audit/ledger.h). With
 // Faults::deferred_without_bias (mutant_deferred_no_bias) the constructor
 // sets the DEFERRED bit alone.
 Object* NewFunctionObject(ThreadState& ts, Type* type);
