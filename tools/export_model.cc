@@ -67,7 +67,8 @@ WorldState Snapshot(runner::World& w, const program::Program& p) {
 // Whether an op's `fresh` operand makes a Python-visible object (so does
 // GLOBAL_TEMP_INSERT_DELETE's value, visible to a popitem between its halves).
 bool CreatesFresh(const program::Op& op) {
-  return program::UsesField(op.code, program::kFieldValue) && op.value.kind == program::Value::Kind::kFresh;
+  return program::UsesField(op.code, program::kFieldValue) &&
+         (op.value.kind == program::Value::Kind::kFresh || op.value.kind == program::Value::Kind::kFreshFn);
 }
 
 }  // namespace

@@ -70,6 +70,9 @@ std::string TargetLines(int t, const Op& op) {
   return Reg("x", t, op.target.index);
 }
 
+// What a fresh_fn (and a deferred_globals initial value) is in Python.
+constexpr const char* kFreshFnPython = "compile('pass', 'fresh_fn', 'exec')";
+
 std::string ValueLines(int t, const Op& op, int64_t created) {
   switch (op.value.kind) {
     case program::Value::Kind::kObject: return absl::StrFormat("    v = W.O[%d]\n", op.value.index);
@@ -77,6 +80,12 @@ std::string ValueLines(int t, const Op& op, int64_t created) {
     case program::Value::Kind::kFresh:
       return created > 0 ? absl::StrFormat("    v = object()\n    W.OBJ[%d] = v\n", created) : "    v = object()\n";
     case program::Value::Kind::kNone: return "    v = None\n";
+    case program::Value::Kind::kFreshFn:
+      // A new code object: deferred reference counting in the free-threaded
+      // build, like the model's fresh_fn, and, like it (and unlike a
+      // function, which has a __dict__), no attribute can be set on it.
+      return created > 0 ? absl::StrFormat("    v = %s\n    W.OBJ[%d] = v\n", kFreshFnPython, created)
+                         : absl::StrCat("    v = ", kFreshFnPython, "\n");
   }
   return "    v = None\n";
 }
@@ -218,6 +227,8 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
 #   LOAD_GLOBAL site sN            a function whose globals are G and builtins B (NameError)
 #   globals/builtins ops           dict operations on G / B; popitem's value goes to the register
 #   fresh                          object();   registers: W.R[thread][r], EMPTY when empty
+#   fresh_fn                       compile('pass', 'fresh_fn', 'exec'): a new code object (deferred
+#                                  reference counting, no settable attributes, like the model's)
 # No Python-level equivalent (no-ops): quiescent (eval breaker, QSBR quiescent state), yield
 # (a scheduling point); reference counting, biased counts, QSBR and specialization happen
 # inside CPython and are not written out.
@@ -292,8 +303,10 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
     for (const auto& [name, id] : d) {
       const std::string key = name >= 0 ? program::GlobalName(name) : "_temp_key";
       if (id > 0) namer.Name(id, absl::StrCat(which == 0 ? "globals[" : "builtins[", key, "]@start"));
+      // world deferred_globals: g<i> starts as a function (deferred refcount).
+      const bool fn = which == 0 && name >= 0 && name < 8 && (p.world.deferred_globals & (1u << name)) != 0;
       absl::StrAppend(&build, "    ", dict, "['", key, "'] = ",
-                      id > 0 ? absl::StrCat("W.OBJ[", id, "] = object()") : "None", "\n");
+                      id > 0 ? absl::StrCat("W.OBJ[", id, "] = ", fn ? kFreshFnPython : "object()") : "None", "\n");
     }
   }
   absl::StrAppend(&build, "    return W\n");

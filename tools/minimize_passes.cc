@@ -26,13 +26,14 @@ using program::Op;
 using program::OpCode;
 using program::Program;
 
-// Smaller = simpler: None < fresh < oN < rN.
+// Smaller = simpler: None < fresh < oN < rN < fresh_fn.
 int ValueRank(const program::Value& v) {
   switch (v.kind) {
     case program::Value::Kind::kNone: return 0;
     case program::Value::Kind::kFresh: return 1;
     case program::Value::Kind::kObject: return 2 + v.index;
     case program::Value::Kind::kRegister: return 6 + v.index;
+    case program::Value::Kind::kFreshFn: return 10;  // a deferred object: lowered to fresh when it can be
   }
   return 10;
 }

@@ -20,7 +20,8 @@ std::string DescribeHolder(const Holder& h) {
       return h.thread < 0 ? std::string("QSBR delayed decref (abandoned queue)")
                           : absl::StrFormat("QSBR delayed decref of T%d", h.thread);
     case Holder::Kind::kRegister:
-      return absl::StrFormat("register r%d of T%d", h.index, h.thread);
+      return absl::StrFormat("register r%d of T%d%s", h.index, h.thread,
+                             h.deferred ? " (a tagged stack reference: no count)" : "");
     case Holder::Kind::kSharedTable:
       return absl::StrFormat("shared object o%d", h.index);
     case Holder::Kind::kDictValue:

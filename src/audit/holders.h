@@ -68,6 +68,11 @@ struct Holder {
   uint64_t container = 0;
   // Must outlive the report (a literal, or an interned key's text).
   std::string_view label;
+  // A tagged stack reference (core/stackref.h: a register holding a deferred
+  // object loaded by a specialized LOAD_GLOBAL): it points to the object
+  // but holds no count. It still forbids freeing the object (the collector
+  // scans thread stacks for exactly these), but it is not in the refcount.
+  bool deferred = false;
 };
 
 // "slot 1 of obj#4", "register r2 of T1", "globals['g0'] (dict obj#9)", ...

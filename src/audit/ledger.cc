@@ -73,11 +73,9 @@ const ObjectLife* RefLedger::Life(uint64_t id) const {
   return Find(id);
 }
 
-// Immortal objects and deferred-refcount objects (heap types) are never
-// freed by reference counting: the ledger does not account for them.
-bool RefLedger::Exempt(const Object* o) {
-  return o->ob_ref_local.Peek() == core::kImmortalRefcntLocal ||
-         (o->ob_gc_bits.Peek() & core::kGcBitsDeferred) != 0;
+FTF_AUDIT_HOT int64_t RefLedger::TrueCount(const ObjectLife& life, const Object* o) {
+  const int64_t refcnt = core::PeekRefcnt(o);
+  return life.deferred ? refcnt - life.deferred_bias : refcnt;
 }
 
 FTF_AUDIT_HOT LedgerEvent& RefLedger::Record(int thread, uint64_t object, LedgerEventKind kind) {
@@ -195,7 +193,7 @@ FTF_AUDIT_UNSEEN void RefLedger::OnDealloc(ThreadState& ts, Object* o) {
   if (life == nullptr || life->immortal) return;
   const LifeState state = life->state;
   LedgerEvent& e = Record(ts.index, id, LedgerEventKind::kDeallocStart);
-  const int64_t refcnt = core::PeekRefcnt(o);
+  const int64_t refcnt = TrueCount(*life, o);
   e.total_after = state == LifeState::kFreed ? kUnknownCount : refcnt;
   // INV-RC-3 (core/refcount.h): an object is deallocated exactly once, and
   // only when no reference to it remains.
@@ -270,11 +268,21 @@ FTF_AUDIT_UNSEEN void RefLedger::OnRefChange(ThreadState& ts, Object* o, RefOp o
   ObjectLife* life = Find(id);
   if (life == nullptr) return;
   if (op == RefOp::kSetImmortal) life->immortal = true;
+  if (op == RefOp::kSetDeferred) {
+    // Heap types are deferred too, but instances hold no counted reference
+    // to their type in the model (CPython counts those per thread), so a
+    // type object is not accounted. Type objects are the ones with no type.
+    if (o->ob_type.Peek() == nullptr) life->type_object = true;
+    life->deferred = true;
+    life->deferred_bias = core::RefSharedCount(after) - core::RefSharedCount(before);
+  }
   // Immortality as the operation saw it: a decref of a local count of 0
   // writes the immortal marker, which must not exempt it.
   const bool immortal_before = core::RefOpIsLocal(op) ? before == core::kImmortalRefcntLocal
                                                       : o->ob_ref_local.Peek() == core::kImmortalRefcntLocal;
-  if (life->immortal || immortal_before || (o->ob_gc_bits.Peek() & core::kGcBitsDeferred) != 0) return;
+  if (op == RefOp::kClearDeferred) life->deferred = false;  // the bias is gone: counted as any object from here
+  if (life->immortal || immortal_before || life->type_object) return;
+  const int64_t bias = life->deferred && op != RefOp::kSetDeferred ? life->deferred_bias : 0;
   LedgerEvent& e = Record(ts.index, id, LedgerEventKind::kRef);
   e.op = op;
   e.before = before;
@@ -302,9 +310,18 @@ FTF_AUDIT_UNSEEN void RefLedger::OnRefChange(ThreadState& ts, Object* o, RefOp o
     // known here; the merge's own result is checked (kExplicitMerge).
     e.total_before = kUnknownCount;
     e.total_after = kUnknownCount;
+  } else if (op == RefOp::kSetDeferred) {
+    e.total_before = local_now + core::RefSharedCount(before);
+    e.total_after = e.total_before;  // the bias is not a reference
+  } else if (op == RefOp::kClearDeferred) {
+    e.total_after = core::RefSharedCount(after);  // merged: local is 0 now
   } else {
     e.total_before = local_now + core::RefSharedCount(before);
     e.total_after = local_now + core::RefSharedCount(after);
+  }
+  if (bias != 0) {
+    if (e.total_before != kUnknownCount) e.total_before -= bias;
+    if (e.total_after != kUnknownCount) e.total_after -= bias;
   }
   CheckRef(ts, *life, op, e);
 }
@@ -369,6 +386,13 @@ FTF_AUDIT_UNSEEN void RefLedger::CheckRef(ThreadState& ts, ObjectLife& life, Ref
     case RefOp::kCompareMismatch:
     case RefOp::kSetImmortal:
       return;  // reads of possibly dead objects: what the design allows
+    case RefOp::kSetDeferred:
+    case RefOp::kClearDeferred:
+      if (freed) {
+        Fail(Make(FindingKind::kUseAfterFree, ts.index, life.id,
+                  absl::StrFormat("%s writes the refcount of obj#%d, %s", name, life.id, dead_what())));
+      }
+      return;
   }
 }
 

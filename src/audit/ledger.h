@@ -35,8 +35,16 @@
 //                   interpreter's HolderSource lists (holders.h).
 //   LEAK            (CheckEnd) after tear-down, any live object; while the
 //                   world is alive, one whose true count differs from the
-//                   number of references held. Immortal and deferred-refcount
-//                   objects (types) are exempt.
+//                   number of counted references held. Immortal objects and
+//                   type objects (deferred, their references not counted by
+//                   the model) are exempt.
+//
+// Deferred objects (core/deferred.h) other than types are accounted: their
+// true count is local + (shared >> 2) minus the bias their
+// _PyObject_SetDeferredRefcount added (RefOp::kSetDeferred; the collector's
+// RefOp::kClearDeferred removes it), and a register holding a tagged
+// reference to one (Holder::deferred) is a holder that holds no count: it
+// makes a free PREMATURE_FREE but is not compared with the count.
 //   WRONG_VALUE     (CheckLoad) a load returned a value never stored there.
 //   BAD_LAYOUT      (CheckSpecializedAccess) a specialized slot access used
 //                   an offset that is not its member's in the current type.
@@ -135,6 +143,12 @@ struct ObjectLife {
   LifeState state = LifeState::kLive;
   bool block_reused = false;
   bool immortal = false;
+  // Deferred reference counting (RefOp::kSetDeferred): a type object is not
+  // accounted at all; any other deferred object is, minus `deferred_bias`
+  // while `deferred` (until the collector's RefOp::kClearDeferred).
+  bool type_object = false;
+  bool deferred = false;
+  int64_t deferred_bias = 0;
   int alloc_thread = -1;
   uint64_t alloc_step = 0;
   int alloc_op = -1;
@@ -202,6 +216,10 @@ class RefLedger final : public core::Observer {
   std::vector<std::pair<uint64_t, core::Object*>> LiveObjectsWithSlots() const;
   // Whether object `id` is still alive at `o` (not freed, block not reused).
   bool IsLive(uint64_t id, const core::Object* o) const;
+  // For the runner's tear-down, which frees unreachable deferred objects as
+  // the collector would: every live deferred object (not types), as
+  // (id, object), in id order.
+  std::vector<std::pair<uint64_t, core::Object*>> LiveDeferredObjects() const;
 
   // --- results ----------------------------------------------------------
   const std::optional<Finding>& finding() const { return finding_; }
@@ -246,8 +264,9 @@ class RefLedger final : public core::Observer {
   static constexpr int kMaxThreadsTracked = 64;
 
   ObjectLife* Find(uint64_t id);
+  // The life's true count now: local + (shared >> 2) minus its bias.
+  static int64_t TrueCount(const ObjectLife& life, const core::Object* o);
   const ObjectLife* Find(uint64_t id) const;
-  static bool Exempt(const core::Object* o);
   LedgerEvent& Record(int thread, uint64_t object, LedgerEventKind kind);
   Finding Make(FindingKind kind, int thread, uint64_t object, std::string message) const;
   // Records the first finding and, if configured and safe, throws it.

@@ -123,10 +123,14 @@ void RefLedger::CheckEnd(bool world_torn_down) {
   for (size_t id = 0; id < lives_used_; ++id) {
     const ObjectLife& life = lives_[id];
     if (life.id == 0 || life.state != LifeState::kLive || life.ptr == nullptr || life.immortal) continue;
-    if (Exempt(life.ptr)) continue;
-    const int64_t refcnt = core::PeekRefcnt(life.ptr);
+    if (life.type_object) continue;
+    const int64_t refcnt = TrueCount(life, life.ptr);
     auto it = held.find(life.ptr);
-    const size_t n = it == held.end() ? 0 : it->second.size();
+    // Tagged stack references point to the object but hold no count.
+    size_t n = 0;
+    if (it != held.end()) {
+      for (const Holder& h : it->second) n += h.deferred ? 0 : 1;
+    }
     if (!world_torn_down && n != 0 && refcnt == static_cast<int64_t>(n)) continue;
     leaked.push_back(&life);
     absl::StrAppendFormat(&details, "obj#%d: refcount %d, %d reference(s) held; allocated by T%d at step %d", life.id,
@@ -140,9 +144,12 @@ void RefLedger::CheckEnd(bool world_torn_down) {
   }
   if (leaked.empty()) return;
   const ObjectLife& first = *leaked.front();
-  const int64_t refcnt = core::PeekRefcnt(first.ptr);
+  const int64_t refcnt = TrueCount(first, first.ptr);
   auto it = held.find(first.ptr);
-  const size_t n = it == held.end() ? 0 : it->second.size();
+  size_t n = 0;  // counted holders (a tagged stack reference holds no count)
+  if (it != held.end()) {
+    for (const Holder& h : it->second) n += h.deferred ? 0 : 1;
+  }
   Finding f;
   f.kind = FindingKind::kLeak;
   f.auditor = "ledger";
@@ -171,6 +178,17 @@ std::vector<std::pair<uint64_t, Object*>> RefLedger::LiveObjectsWithSlots() cons
     const ObjectLife& life = lives_[id];
     if (life.id == 0 || life.state != LifeState::kLive || life.ptr == nullptr || life.immortal) continue;
     if (life.nslots > 0) objs.emplace_back(life.id, life.ptr);
+  }
+  return objs;
+}
+
+std::vector<std::pair<uint64_t, Object*>> RefLedger::LiveDeferredObjects() const {
+  AuditScope scope(mu_);
+  std::vector<std::pair<uint64_t, Object*>> objs;
+  for (size_t id = 0; id < lives_used_; ++id) {
+    const ObjectLife& life = lives_[id];
+    if (life.id == 0 || life.state != LifeState::kLive || life.ptr == nullptr || life.immortal) continue;
+    if (life.deferred && !life.type_object) objs.emplace_back(life.id, life.ptr);
   }
   return objs;
 }

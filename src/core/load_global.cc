@@ -21,7 +21,7 @@ namespace {
 // reset dk_version before publishing the new value, so a reader that got the
 // new value sees a version other than its cached one and deopts
 // (findings/20261122-load-global-module-popitem-entry-reuse.md).
-bool LoadEntryValue(ThreadState& ts, DictKeys* keys, uint16_t index, uint32_t version, bool recheck, Object** out,
+bool LoadEntryValue(ThreadState& ts, DictKeys* keys, uint16_t index, uint32_t version, bool recheck, StackRef* out,
                     DeoptReason* why, DeoptReason version_reason) {
   const Cell<Object*>& slot = keys->entries()[index].me_value;
   Object* v = recheck ? slot.LoadAcquire() : slot.LoadRelaxed();
@@ -29,16 +29,21 @@ bool LoadEntryValue(ThreadState& ts, DictKeys* keys, uint16_t index, uint32_t ve
     *why = DeoptReason::kNullValue;
     return false;
   }
-  if (!TryIncrefCompare(ts, slot, v)) {
+  // CPython main: _Py_TryIncrefCompareStackRef. A deferred value (a
+  // function, a class, a module) gets a tagged reference at once, with no
+  // count and no re-check of the entry: whatever the entry holds by now, the
+  // value loaded is what the instruction pushes (docs/cpython-model.md §19).
+  StackRef ref;
+  if (!TryIncrefCompareStackRef(ts, slot, v, &ref)) {
     *why = DeoptReason::kIncrefFailed;
     return false;
   }
   if (recheck && keys->dk_version.LoadRelaxed() != version) {
-    Decref(ts, v);
+    StackRefClose(ts, ref);  // PyStackRef_CLOSE: nothing to drop for a tagged one
     *why = version_reason;
     return false;
   }
-  *out = v;
+  *out = ref;
   return true;
 }
 
@@ -87,7 +92,7 @@ Object* LoadGlobalGeneric(ThreadState& ts, const GlobalsEnv& env, Object* name, 
 }
 
 // _LOAD_GLOBAL_MODULE.
-bool LoadGlobalModuleBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, Object** out,
+bool LoadGlobalModuleBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, StackRef* out,
                           DeoptReason* why) {
   DictKeys* keys = env.globals->ma_keys.LoadAcquire();
   if (env.v().keys_version_guard && keys->dk_version.LoadRelaxed() != site.module_keys_version) {
@@ -99,7 +104,7 @@ bool LoadGlobalModuleBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlob
 }
 
 // _GUARD_GLOBALS_VERSION + _LOAD_GLOBAL_BUILTINS.
-bool LoadGlobalBuiltinBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, Object** out,
+bool LoadGlobalBuiltinBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, StackRef* out,
                            DeoptReason* why) {
   const bool guard = env.v().keys_version_guard;
   DictKeys* gkeys = env.globals->ma_keys.LoadAcquire();
@@ -123,13 +128,14 @@ LoadGlobalResult LoadGlobal(ThreadState& ts, const GlobalsEnv& env, LoadGlobalSi
     // Dispatch on the current opcode; a specialized miss jumps into the
     // generic instruction (JUMP_TO_PREDICTED), counter check included.
     if (site.opcode != LoadGlobalOpcode::kLoadGlobal) {
-      Object* v = nullptr;
+      StackRef v;
       DeoptReason why = DeoptReason::kNone;
       bool builtin = site.opcode == LoadGlobalOpcode::kLoadGlobalBuiltin;
       bool ok = builtin ? LoadGlobalBuiltinBody(ts, env, site, &v, &why)
                         : LoadGlobalModuleBody(ts, env, site, &v, &why);
       if (ok) {
-        r.value = v;
+        r.ref = v;
+        r.value = StackRefBorrow(v);
         r.hit = true;
         r.from_builtins = builtin;
         return r;
@@ -146,6 +152,7 @@ LoadGlobalResult LoadGlobal(ThreadState& ts, const GlobalsEnv& env, LoadGlobalSi
     site.counter = AdvanceBackoffCounter(site.counter);
     // _LOAD_GLOBAL.
     r.value = LoadGlobalGeneric(ts, env, site.name, &r.from_builtins);
+    r.ref = StackRefFromSteal(r.value);
     return r;
   }
 }

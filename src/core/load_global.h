@@ -41,11 +41,14 @@
 // With keys_version_guard false (mutant) the specialized instructions skip
 // every dk_version guard.
 //
-// Model gaps: values are ordinary objects (CPython stores deferred-refcount
-// or immortal objects in most globals: _Py_TryIncrefCompareStackRef then
-// takes no reference and does no re-check); the generic path uses
-// _Py_dict_lookup_threadsafe (with its ma_keys re-check) rather than the
-// stackref variant; no instrumentation, so the opcode is a plain store.
+// The specialized bodies take their reference as CPython main does, with
+// _Py_TryIncrefCompareStackRef (stackref.h): a deferred value (a `fresh_fn`
+// function, docs/cpython-model.md §19) gives a tagged reference that holds
+// no count and is not re-checked against the entry.
+// Model gaps: the generic path uses _Py_dict_lookup_threadsafe (with its
+// ma_keys re-check and a counted reference) rather than main's
+// _Py_dict_lookup_threadsafe_stackref; no instrumentation, so the opcode is
+// a plain store.
 //
 // Thread-safety: a LoadGlobalSite belongs to one logical thread; the dicts
 // are shared (dict.h).
@@ -64,6 +67,7 @@
 #include "core/backoff.h"
 #include "core/dict.h"
 #include "core/object.h"
+#include "core/stackref.h"
 #include "core/variant.h"
 
 namespace ftf::core {
@@ -121,7 +125,11 @@ struct SpecializeResult {
 
 // What one execution of the instruction did.
 struct LoadGlobalResult {
-  Object* value = nullptr;  // a new reference; nullptr = NameError
+  // The reference the instruction pushes, owned by the caller (close it
+  // with StackRefClose): tagged (no count) for a deferred value loaded by a
+  // specialized body, else a new reference. NULL = NameError.
+  StackRef ref;
+  Object* value = nullptr;  // StackRefBorrow(ref); nullptr = NameError
   LoadGlobalOpcode dispatched = LoadGlobalOpcode::kLoadGlobal;  // opcode when the execution began
   bool hit = false;            // answered by LOAD_GLOBAL_MODULE / LOAD_GLOBAL_BUILTIN
   bool from_builtins = false;  // the value came from builtins
@@ -141,9 +149,9 @@ LoadGlobalResult LoadGlobal(ThreadState& ts, const GlobalsEnv& env, LoadGlobalSi
 // _LOAD_GLOBAL: lookup in globals, then builtins; nullptr = NameError.
 Object* LoadGlobalGeneric(ThreadState& ts, const GlobalsEnv& env, Object* name, bool* from_builtins = nullptr);
 // The specialized bodies; false = deopt (with *why).
-bool LoadGlobalModuleBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, Object** out,
+bool LoadGlobalModuleBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, StackRef* out,
                           DeoptReason* why);
-bool LoadGlobalBuiltinBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, Object** out,
+bool LoadGlobalBuiltinBody(ThreadState& ts, const GlobalsEnv& env, const LoadGlobalSite& site, StackRef* out,
                            DeoptReason* why);
 // _Py_Specialize_LoadGlobal under the runtime's variant.
 SpecializeResult SpecializeLoadGlobal(ThreadState& ts, const GlobalsEnv& env, LoadGlobalSite& site);

@@ -52,6 +52,8 @@ enum class RefOp : uint8_t {
   kNewRefWithLock,       // _Py_NewRefWithLock shared CAS              shared
   kSetMaybeWeakref,      // _PyObject_SetMaybeWeakref                   shared
   kSetImmortal,          // _Py_SetImmortalUntracked                    local
+  kSetDeferred,          // _PyObject_SetDeferredRefcount (before 0, after the biased value)  shared
+  kClearDeferred,        // the collector's disable_deferred_refcounting + merge  shared (after MERGED)
 };
 
 inline const char* RefOpName(RefOp op) {
@@ -72,6 +74,8 @@ inline const char* RefOpName(RefOp op) {
     case RefOp::kNewRefWithLock: return "new-ref-with-lock";
     case RefOp::kSetMaybeWeakref: return "set-maybe-weakref";
     case RefOp::kSetImmortal: return "set-immortal";
+    case RefOp::kSetDeferred: return "set-deferred";
+    case RefOp::kClearDeferred: return "clear-deferred";
   }
   return "?";
 }

@@ -73,6 +73,11 @@ struct Faults {
   // the owner frees the keys of a SHARED dict at once
   // (Variant::dict_resize_tests_owner; the runner copies it here).
   bool dict_resize_tests_owner = false;
+  // _PyObject_SetDeferredRefcount sets the DEFERRED bit without the
+  // _Py_REF_DEFERRED bias (Variant::deferred_refcount_bias false; the runner
+  // copies it here): a deferred object is freed when its counted references
+  // are gone, while tagged stack references still point to it.
+  bool deferred_without_bias = false;
 };
 
 class Runtime {

@@ -230,14 +230,4 @@ bool CompatibleForAssignment(const Type* oldto, const Type* newto) {
   return (oldto->flags & kTpFlagsPreheader) == (newto->flags & kTpFlagsPreheader);
 }
 
-// --- deferred reference counting ------------------------------------------
-
-void SetDeferredRefcount(ThreadState& ts, Object* o) {
-  if (o->ob_tid.Peek() != ts.tid || o->ob_ref_shared.Peek() != 0) {
-    Fatal("SetDeferredRefcount", "object not owned by the caller or already shared");
-  }
-  o->ob_gc_bits.FetchOrSeqCst(kGcBitsDeferred);  // _PyObject_SET_GC_BITS
-  o->ob_ref_shared.StorePlain(RefShared(kRefDeferred, 0));
-}
-
 }  // namespace ftf::core

@@ -62,6 +62,7 @@
 
 #include "core/atomics.h"
 #include "core/critical_section.h"
+#include "core/deferred.h"
 #include "core/mutex.h"
 #include "core/object.h"
 #include "core/variant.h"
@@ -106,9 +107,6 @@ inline constexpr uint32_t kTypeBaseVersionTag = 2u << 16;
 // The version tag of the static `object` type in the model (any value below
 // kTypeBaseVersionTag: static builtin types get theirs at start-up).
 inline constexpr uint32_t kObjectTypeVersionTag = 1;
-
-// _Py_REF_DEFERRED (Include/internal/pycore_object.h): PY_SSIZE_T_MAX / 8.
-inline constexpr intptr_t kRefDeferred = INTPTR_MAX / 8;
 
 struct Type;
 
@@ -278,11 +276,6 @@ TypeLookup LookupMemberAndVersion(ThreadState& ts, Type* t, std::string_view nam
 // and the Py_TPFLAGS_PREHEADER bits must match. Pure.
 bool CompatibleForAssignment(const Type* oldto, const Type* newto);
 bool SameSlotsAdded(const Type* a, const Type* b);
-
-// Models _PyObject_SetDeferredRefcount: owner only, shared must be 0; sets
-// _PyGC_BITS_DEFERRED and biases ob_ref_shared by kRefDeferred. Set-up only
-// (plain stores, as CPython: the object is not yet visible to other threads).
-void SetDeferredRefcount(ThreadState& ts, Object* o);
 
 }  // namespace ftf::core
 

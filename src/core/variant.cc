@@ -220,6 +220,22 @@ std::vector<Variant> MakeVariants() {
     x.dict_resize_tests_owner = true;
     add(x);
   }
+  {
+    Variant x;
+    x.name = "mutant_deferred_no_bias";
+    x.description =
+        "the function constructor sets _PyGC_BITS_DEFERRED without the _Py_REF_DEFERRED bias: a function is freed "
+        "by Py_DECREF when its counted references are gone, while a LOAD_GLOBAL's tagged stack reference (which "
+        "holds no count) still points to it";
+    // The ledger sees the free while a register still holds the tagged
+    // reference; a later use of that register touches the freed block.
+    x.expected_finding = FindingKind::kPrematureFree;
+    x.also_found_as = {FindingKind::kUseAfterFree, FindingKind::kResurrection};
+    x.fuzz_targets = {"globals_fuzzer"};
+    x.is_mutant = true;
+    x.deferred_refcount_bias = false;
+    add(x);
+  }
   return v;
 }
 

@@ -121,6 +121,11 @@ struct Variant {
   // "is it SHARED?" (IS_DICT_SHARED): the owner of a dict that other threads
   // read lock-free frees the keys under them (mutant_dict_resize_tests_owner).
   bool dict_resize_tests_owner = false;
+  // Deferred reference counting (deferred.h): the function constructor gives
+  // a new function the _Py_REF_DEFERRED bias with its DEFERRED bit. False
+  // (mutant_deferred_no_bias): the bit alone, so the last counted reference
+  // frees a function that tagged stack references still point to.
+  bool deferred_refcount_bias = true;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without

@@ -121,8 +121,12 @@ Op DecodeOp(const Bytes& r) {
       op.value = Value{Value::Kind::kObject, static_cast<uint8_t>(v)};
     } else if (v < kNumObjects + kNumRegisters) {
       op.value = Value{Value::Kind::kRegister, static_cast<uint8_t>(v - kNumObjects)};
+    } else if (v == layout::kValueFresh) {
+      op.value = Value{Value::Kind::kFresh, 0};
+    } else if (v == layout::kValueFreshFn) {
+      op.value = Value{Value::Kind::kFreshFn, 0};
     } else {
-      op.value = Value{v == layout::kValueFresh ? Value::Kind::kFresh : Value::Kind::kNone, 0};
+      op.value = Value{Value::Kind::kNone, 0};
     }
   }
   if (fields & kFieldReg) op.reg = r[layout::kRecValueOrReg] % kNumRegisters;

@@ -78,6 +78,7 @@ void EncodeOp(int thread, const Op& op, std::vector<uint8_t>& out) {
       case Value::Kind::kRegister: r[layout::kRecValueOrReg] = static_cast<uint8_t>(kNumObjects + op.value.index); break;
       case Value::Kind::kFresh: r[layout::kRecValueOrReg] = layout::kValueFresh; break;
       case Value::Kind::kNone: r[layout::kRecValueOrReg] = layout::kValueNone; break;
+      case Value::Kind::kFreshFn: r[layout::kRecValueOrReg] = layout::kValueFreshFn; break;
     }
   }
   if (fields & kFieldReg) r[layout::kRecValueOrReg] = op.reg;

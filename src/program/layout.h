@@ -69,11 +69,13 @@ inline constexpr int kRecOpcode = 1;  // % kNumOpCodes
 inline constexpr int kRecSiteOrType = 2;  // site % kNumSites, or type % kNumTypes
 inline constexpr int kRecTarget = 3;  // % 8: 0-3 o0..o3, 4-7 r0..r3
 inline constexpr int kRecSlotOrName = 4;  // slot % kNumSlotNames, or name % kNumNames
-inline constexpr int kRecValueOrReg = 5;  // value % 10 (0-3 o, 4-7 r, 8 fresh, 9 None), or reg % 4
+// value % 11 (0-3 o, 4-7 r, 8 fresh, 9 None, 10 fresh_fn), or reg % 4
+inline constexpr int kRecValueOrReg = 5;
 inline constexpr int kTargetRange = 8;
-inline constexpr int kValueRange = 10;
+inline constexpr int kValueRange = 11;
 inline constexpr int kValueFresh = 8;
 inline constexpr int kValueNone = 9;
+inline constexpr int kValueFreshFn = 10;
 
 static_assert(kWorldSize % kRecordSize == 0,
               "toggling the world bit must keep operation records aligned");

@@ -108,6 +108,8 @@ std::string ValueText(const Value& v) {
       return "fresh";
     case Value::Kind::kNone:
       return "None";
+    case Value::Kind::kFreshFn:
+      return "fresh_fn";
   }
   return "?";
 }

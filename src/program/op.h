@@ -93,9 +93,10 @@ struct Target {
 // A value being stored: a new reference to what a register holds (the
 // register keeps its own), a shared object oN, a fresh value object created
 // by the executing thread (so it is owned by that thread: biased refcount),
-// or None (immortal).
+// None (immortal), or a fresh function object (`fresh_fn`: owned by the
+// executing thread, with deferred reference counting).
 struct Value {
-  enum class Kind : uint8_t { kRegister, kObject, kFresh, kNone };
+  enum class Kind : uint8_t { kRegister, kObject, kFresh, kNone, kFreshFn };
   Kind kind = Kind::kNone;
   uint8_t index = 0;  // for kRegister / kObject; 0 otherwise
   bool operator==(const Value&) const = default;

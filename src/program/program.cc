@@ -49,7 +49,8 @@ absl::Status ValidateOp(const Op& op, int thread, int index) {
     case Value::Kind::kRegister: value_ok = op.value.index < kNumRegisters; break;
     case Value::Kind::kObject: value_ok = op.value.index < kNumObjects; break;
     case Value::Kind::kFresh:
-    case Value::Kind::kNone: value_ok = op.value.index == 0; break;
+    case Value::Kind::kNone:
+    case Value::Kind::kFreshFn: value_ok = op.value.index == 0; break;
   }
   const struct {
     OpField field;

@@ -26,6 +26,7 @@ std::optional<Target> TargetOf(std::string_view tok) {
 std::optional<Value> ValueOf(std::string_view tok) {
   if (tok == "fresh") return Value{Value::Kind::kFresh, 0};
   if (tok == "None") return Value{Value::Kind::kNone, 0};
+  if (tok == "fresh_fn") return Value{Value::Kind::kFreshFn, 0};
   if (auto o = Indexed(tok, "o", kNumObjects)) return Value{Value::Kind::kObject, static_cast<uint8_t>(*o)};
   if (auto r = Indexed(tok, "r", kNumRegisters)) return Value{Value::Kind::kRegister, static_cast<uint8_t>(*r)};
   return std::nullopt;

@@ -62,33 +62,35 @@ void World::RunThread(int t) {
   // The thread's locals die with it.
   if (focus_ != nullptr) exec_.SetFocus(-1);
   ledger_.BeginOp(t, -1, 0xFF);
-  for (int r = 0; r < program::kNumRegisters; ++r) SetReg(ts, t, r, nullptr);
+  for (int r = 0; r < program::kNumRegisters; ++r) SetReg(ts, t, r, core::kStackRefNull);
   core::ThreadExit(ts);
 }
 
 core::Object* World::Target(int t, const program::Target& target) const {
   if (target.kind == program::Target::Kind::kObject) return objects_[target.index];
-  return regs_[static_cast<size_t>(t)][target.index];
+  return core::StackRefBorrow(regs_[static_cast<size_t>(t)][target.index]);
 }
 
 core::Object* World::NewValue(core::ThreadState& ts, int t, const program::Value& v) {
   switch (v.kind) {
     case program::Value::Kind::kRegister: {
-      core::Object* o = regs_[static_cast<size_t>(t)][v.index];
-      return o == nullptr ? nullptr : core::NewRef(ts, o);
+      // PyStackRef_AsPyObjectSteal of a PyStackRef_DUP: a new counted reference.
+      const core::StackRef ref = regs_[static_cast<size_t>(t)][v.index];
+      return core::StackRefAsPyObjectSteal(ts, core::StackRefDup(ts, ref));
     }
     case program::Value::Kind::kObject: return core::NewRef(ts, objects_[v.index]);
     case program::Value::Kind::kFresh: return core::NewInstance(ts, types_.object_type());
     case program::Value::Kind::kNone: return rt_.none();
+    case program::Value::Kind::kFreshFn: return core::NewFunctionObject(ts, types_.object_type());
   }
   return rt_.none();
 }
 
-void World::SetReg(core::ThreadState& ts, int t, int r, core::Object* value) {
-  core::Object*& slot = regs_[static_cast<size_t>(t)][static_cast<size_t>(r)];
-  core::Object* old = slot;
+void World::SetReg(core::ThreadState& ts, int t, int r, core::StackRef value) {
+  core::StackRef& slot = regs_[static_cast<size_t>(t)][static_cast<size_t>(r)];
+  const core::StackRef old = slot;
   slot = value;
-  core::XDecref(ts, old);
+  core::StackRefClose(ts, old);
 }
 
 core::AttrSite& World::AttrSiteFor(int t, const program::Op& op, bool store) {
@@ -140,7 +142,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
   }
   switch (op.code) {
     case OpCode::kNew:
-      SetReg(ts, t, op.reg, core::NewInstance(ts, prog_types_[op.type]));
+      SetReg(ts, t, op.reg, core::StackRefFromSteal(core::NewInstance(ts, prog_types_[op.type])));
       break;
     case OpCode::kStoreAttrSlot: {
       NoteStore(ts, target, audit::SlotKey(op.slot), value);
@@ -151,12 +153,13 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       break;
     }
     case OpCode::kMoveToSlot: {
-      core::Object* moved = regs_[static_cast<size_t>(t)][op.reg];
-      if (moved == nullptr) {
+      const core::StackRef ref = regs_[static_cast<size_t>(t)][op.reg];
+      if (core::StackRefIsNull(ref)) {
         obs.result = Result::kEmptyRegister;
         break;
       }
-      regs_[static_cast<size_t>(t)][op.reg] = nullptr;  // the store consumes the register's reference
+      core::Object* moved = core::StackRefAsPyObjectSteal(ts, ref);  // counted, even from a tagged one
+      regs_[static_cast<size_t>(t)][op.reg] = core::kStackRefNull;  // the store consumes the register's reference
       NoteStore(ts, target, audit::SlotKey(op.slot), moved);
       core::AttrResult r = core::StoreAttr(ts, AttrSiteFor(t, op, true), target, moved);
       if (r.specialized) CheckSpecialized(ts, t, op, target, true);
@@ -171,7 +174,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       obs.result = FromAttr(r);
       obs.specialized = r.specialized;
       obs.loaded_id = IdOf(rt_, r.value);
-      if (r.ok()) SetReg(ts, t, op.reg, r.value);
+      if (r.ok()) SetReg(ts, t, op.reg, core::StackRefFromSteal(r.value));
       break;
     }
     case OpCode::kGetMember: {
@@ -179,7 +182,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       if (r.ok()) ledger_.CheckLoad(ts, {{target, audit::SlotKey(op.slot)}}, r.value, r.null_as_none);
       obs.result = FromAttr(r);
       obs.loaded_id = IdOf(rt_, r.value);
-      if (r.ok()) SetReg(ts, t, op.reg, r.value);
+      if (r.ok()) SetReg(ts, t, op.reg, core::StackRefFromSteal(r.value));
       break;
     }
     case OpCode::kSetMember: {
@@ -203,8 +206,8 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       core::TypeModified(ts, prog_types_[op.type]);
       break;
     case OpCode::kDrop:
-      if (regs_[static_cast<size_t>(t)][op.reg] == nullptr) obs.result = Result::kEmptyRegister;
-      SetReg(ts, t, op.reg, nullptr);
+      if (core::StackRefIsNull(regs_[static_cast<size_t>(t)][op.reg])) obs.result = Result::kEmptyRegister;
+      SetReg(ts, t, op.reg, core::kStackRefNull);
       break;
     case OpCode::kLoadGlobal: {
       core::LoadGlobalResult r = core::LoadGlobal(ts, env_, GlobalSiteFor(t, op));
@@ -217,7 +220,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       if (r.name_error()) {
         obs.result = Result::kNameError;
       } else {
-        SetReg(ts, t, op.reg, r.value);
+        SetReg(ts, t, op.reg, r.ref);
       }
       break;
     }
@@ -258,7 +261,7 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       }
       obs.loaded_id = IdOf(rt_, r.value);
       core::XDecref(ts, r.key);
-      SetReg(ts, t, op.reg, r.value);
+      SetReg(ts, t, op.reg, core::StackRefFromSteal(r.value));
       break;
     }
     case OpCode::kBuiltinStore:

@@ -7,6 +7,7 @@
 #include "audit/audit_scope.h"
 #include "audit/value_log.h"
 #include "core/member.h"
+#include "core/deferred.h"
 #include "core/object.h"
 #include "core/refcount.h"
 #include "core/qsbr.h"
@@ -52,6 +53,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   rt_.plain_free_list_link = false;
   rt_.faults.qsbr_goal_reached_reads_wr_seq = variant.qsbr_goal_reached_reads_wr_seq;
   rt_.faults.dict_resize_tests_owner = variant.dict_resize_tests_owner;
+  rt_.faults.deferred_without_bias = !variant.deferred_refcount_bias;
   rt_.Reset();
   // A run that ended in a finding was abandoned before tear-down: its dicts'
   // modelled memory went with Reset; only the model structs remain.
@@ -63,7 +65,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   types_.Reset();
   dict_state_.Reset();
   types_.set_variant(variant);
-  for (auto& regs : regs_) regs.fill(nullptr);
+  for (auto& regs : regs_) regs.fill(core::kStackRefNull);
   for (auto& c : ctx_) {
     c.attr_sites.clear();
     c.global_sites.clear();
@@ -131,7 +133,10 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
       uint16_t present = which == 0 ? p.world.globals_present : p.world.builtins_present;
       if ((present & (1u << i)) == 0) continue;
       core::ThreadState& owner = which == 0 ? gts : bts;
-      core::Object* v = core::NewInstance(owner, types_.object_type());
+      // deferred_globals: g<i> starts as a function object (deferred refcount).
+      const bool fn = which == 0 && i < 8 && (p.world.deferred_globals & (1u << i)) != 0;
+      core::Object* v = fn ? core::NewFunctionObject(owner, types_.object_type())
+                           : core::NewInstance(owner, types_.object_type());
       core::Dict* d = which == 0 ? globals_ : builtins_;
       NoteStore(owner, d->ob, audit::DictKey(static_cast<uint32_t>(i)), v);
       core::DictSetItem(owner, d, names_[static_cast<size_t>(i)], v);
@@ -162,6 +167,7 @@ std::optional<audit::Finding> World::TearDown() {
   core::DictFree(main, b);
   ClearSlotsForTeardown(main);
   FreeRunDicts(main);
+  CollectDeferredForTeardown(main);
   core::ThreadExit(main);
   core::ProcessDelayed(main);
   ledger_.CheckEnd(/*world_torn_down=*/true);
@@ -186,6 +192,18 @@ void World::ClearSlotsForTeardown(core::ThreadState& ts) {
   }
 }
 
+// Deferred objects are freed only by the garbage collector
+// (gc_free_threading.c): once the world's references are gone, those with
+// no reference left (GcRefcount 0; every register is empty by now) are
+// unreachable and freed, as a collection at exit would. One still referenced
+// is held by a leaked object: it stays, and the ledger reports the leak.
+void World::CollectDeferredForTeardown(core::ThreadState& ts) {
+  for (auto [id, o] : ledger_.LiveDeferredObjects()) {
+    if (!ledger_.IsLive(id, o)) continue;
+    core::GcFreeDeferred(ts, o);
+  }
+}
+
 void World::NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value) {
   ledger_.NoteStore(ts, holder, key, value);
 }
@@ -203,7 +221,9 @@ void World::ForEachHolder(const audit::HolderVisitor& visit) const {
       h.kind = audit::Holder::Kind::kRegister;
       h.thread = t;
       h.index = r;
-      visit(h, regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]);
+      const core::StackRef ref = regs_[static_cast<size_t>(t)][static_cast<size_t>(r)];
+      h.deferred = core::StackRefIsDeferred(ref);  // a tagged reference holds no count
+      visit(h, core::StackRefBorrow(ref));
     }
   }
   if (globals_ != nullptr) audit::ForEachDictHolder(globals_, "globals", true, visit);
@@ -246,7 +266,7 @@ FTF_AUDIT_HOT size_t World::CountHolding(const core::Object* o) const {
   size_t n = 0;
   for (const core::Object* v : objects_) n += v == o ? 1 : 0;
   for (const auto& regs : regs_) {
-    for (const core::Object* v : regs) n += v == o ? 1 : 0;
+    for (const core::StackRef v : regs) n += core::StackRefBorrow(v) == o ? 1 : 0;
   }
   n += audit::CountDictHolding(globals_, true, o);
   n += audit::CountDictHolding(builtins_, true, o);

@@ -22,6 +22,7 @@
 #include "core/load_global.h"
 #include "core/runtime.h"
 #include "core/slot_access.h"
+#include "core/stackref.h"
 #include "core/type.h"
 #include "core/variant.h"
 #include "program/conflicts.h"
@@ -64,6 +65,9 @@ class World final : public audit::HolderSource {
   // is in.
   void set_focus(const program::ConflictMap* focus) { focus_ = focus; }
   core::Object* reg(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
+  core::Object* reg(int t, int r) const { return core::StackRefBorrow(reg_ref(t, r)); }
+  // The register itself: a stack reference, tagged when it holds no count.
+  core::StackRef reg_ref(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
   const core::GlobalsEnv& env() const { return env_; }
   // The dict made during this run whose object is `o` (NEW_DICT), or nullptr.
   core::Dict* run_dict(const core::Object* o) const { return RunDictOf(o); }
@@ -94,7 +98,9 @@ class World final : public audit::HolderSource {
   // A new reference for the value V of an operation, or nullptr if it names
   // an empty register.
   core::Object* NewValue(core::ThreadState& ts, int t, const program::Value& v);
-  void SetReg(core::ThreadState& ts, int t, int r, core::Object* value);
+  // Puts `value` (owned by the register from now on) into register r of
+  // thread t and closes what it held (PyStackRef_XCLOSE).
+  void SetReg(core::ThreadState& ts, int t, int r, core::StackRef value);
   core::AttrSite& AttrSiteFor(int t, const program::Op& op, bool store);
   core::LoadGlobalSite& GlobalSiteFor(int t, const program::Op& op);
   // The array sites (ThreadCtx); nullptr for a key outside the arrays.
@@ -104,6 +110,9 @@ class World final : public audit::HolderSource {
 
   // Tear-down's stand-in for the cycle collector (world.cc).
   void ClearSlotsForTeardown(core::ThreadState& ts);
+  // Tear-down's stand-in for the collector's freeing of unreachable deferred
+  // objects (core/deferred.h): every live deferred object nobody references.
+  void CollectDeferredForTeardown(core::ThreadState& ts);
   // Tells the ledger a value may now be found at (holder, key).
   void NoteStore(core::ThreadState& ts, const core::Object* holder, uint32_t key, const core::Object* value);
 
@@ -151,7 +160,8 @@ class World final : public audit::HolderSource {
   core::Dict* globals_ = nullptr;
   core::Dict* builtins_ = nullptr;
   core::GlobalsEnv env_;
-  std::array<std::array<core::Object*, program::kNumRegisters>, program::kMaxThreads> regs_{};
+  // A thread's registers are its stack: stack references (core/stackref.h).
+  std::array<std::array<core::StackRef, program::kNumRegisters>, program::kMaxThreads> regs_{};
   std::array<ThreadCtx, program::kMaxThreads> ctx_;
   std::array<RunDicts, program::kMaxThreads> run_dicts_;
   std::vector<std::vector<Observation>> observations_;

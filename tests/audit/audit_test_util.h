@@ -30,7 +30,8 @@
 namespace ftf::audit::testing {
 
 // Registers r0..r3 per thread and a table o0..o3, as the runner keeps them.
-// Each non-null entry holds one strong reference.
+// Each non-null entry holds one strong reference, except a register marked
+// `tagged`: a tagged stack reference to a deferred object, with no count.
 class TestHolders : public HolderSource {
  public:
   static constexpr int kThreads = 8;
@@ -39,12 +40,13 @@ class TestHolders : public HolderSource {
 
   void ForEachHolder(const HolderVisitor& visit) const override {
     for (int t = 0; t < kThreads; ++t) {
-      for (int r = 0; r < kRegs; ++r) visit(Holder{Holder::Kind::kRegister, t, r, 0, {}}, regs[t][r]);
+      for (int r = 0; r < kRegs; ++r) visit(Holder{Holder::Kind::kRegister, t, r, 0, {}, tagged[t][r]}, regs[t][r]);
     }
     for (int i = 0; i < kTable; ++i) visit(Holder{Holder::Kind::kSharedTable, -1, i, 0, {}}, table[i]);
   }
 
   std::array<std::array<core::Object*, kRegs>, kThreads> regs{};
+  std::array<std::array<bool, kRegs>, kThreads> tagged{};
   std::array<core::Object*, kTable> table{};
 };
 

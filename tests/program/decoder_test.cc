@@ -172,8 +172,8 @@ TEST(Decoder, ScheduleComesFromTheEndAndIsCutToWhatIsLeft) {
 
 TEST(Decoder, RecordFieldsReduceModuloTheirRange) {
   // t: 0x07 % 2 = 1; opcode (kNumOpCodes + 1) % kNumOpCodes = 1 (STORE_ATTR_SLOT);
-  // site 6 % 4 = 2; target 13 % 8 = 5 -> r1; slot 7 % 4 = 3 -> d; value 19 % 10 = 9 -> None.
-  const Program p = DecodeBytes({0x01, 0x00, 0x07, static_cast<uint8_t>(kNumOpCodes + 1), 6, 13, 7, 19});
+  // site 6 % 4 = 2; target 13 % 8 = 5 -> r1; slot 7 % 4 = 3 -> d; value 20 % 11 = 9 -> None.
+  const Program p = DecodeBytes({0x01, 0x00, 0x07, static_cast<uint8_t>(kNumOpCodes + 1), 6, 13, 7, 20});
   ASSERT_EQ(p.threads.size(), 2u);
   ASSERT_EQ(p.threads[1].ops.size(), 1u);
   const Op& op = p.threads[1].ops[0];

@@ -73,6 +73,7 @@ const MutantCase kCases[] = {
     {"mutant_layout_walk_ignores_size", "tests/runner/programs/class_assign_to_subtype_adding_slots.txt", "BAD_LAYOUT",
      false},
     {"mutant_dict_resize_tests_owner", "tests/runner/programs/dict_keys_freed_by_owner_resize.txt", nullptr, true},
+    {"mutant_deferred_no_bias", "tests/runner/programs/function_freed_under_tagged_ref.txt", "PREMATURE_FREE", false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
