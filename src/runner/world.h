@@ -64,7 +64,6 @@ class World final : public audit::HolderSource {
   // Build; null: none). RunThread tells the executor which one each thread
   // is in.
   void set_focus(const program::ConflictMap* focus) { focus_ = focus; }
-  core::Object* reg(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }
   core::Object* reg(int t, int r) const { return core::StackRefBorrow(reg_ref(t, r)); }
   // The register itself: a stack reference, tagged when it holds no count.
   core::StackRef reg_ref(int t, int r) const { return regs_[static_cast<size_t>(t)][static_cast<size_t>(r)]; }

@@ -113,7 +113,7 @@ void World::ExecuteDictOp(core::ThreadState& ts, int t, const program::Op& op, c
     RunDict& e = rd.entries[rd.used++];  // Build sized the table: one entry per operation at most
     e.dict.store(d, std::memory_order_relaxed);
     e.ob.store(d->ob, std::memory_order_relaxed);
-    SetReg(ts, t, op.reg, d->ob);
+    SetReg(ts, t, op.reg, core::StackRefFromSteal(d->ob));
     return;
   }
   core::Dict* d = RunDictOf(target);
@@ -138,7 +138,7 @@ void World::ExecuteDictOp(core::ThreadState& ts, int t, const program::Op& op, c
       }
       ledger_.CheckLoad(ts, {{d->ob, audit::DictKey(op.name)}}, r.value);
       obs.loaded_id = r.value == rt_.none() ? 0 : static_cast<int64_t>(core::ObjectId(r.value));
-      SetReg(ts, t, op.reg, r.value);
+      SetReg(ts, t, op.reg, core::StackRefFromSteal(r.value));
       break;
     }
     case OpCode::kDictDelete:
