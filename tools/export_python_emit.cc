@@ -119,6 +119,7 @@ std::string Body(int t, const Op& op, int64_t created) {
     case OpCode::kBuiltinDelete: return absl::StrCat("    del B[", Gname(op), "]\n    return _NOLOAD\n");
     case OpCode::kQuiescent: return "    pass  # quiescent: no Python-level equivalent (eval breaker, QSBR)\n    return _NOLOAD\n";
     case OpCode::kYield: return "    pass  # yield: a scheduling point only\n    return _NOLOAD\n";
+    case OpCode::kGcCollect: return "    _gc_collect()  # gc.collect()\n    return _NOLOAD\n";
   }
   return "    return _NOLOAD\n";
 }
@@ -212,6 +213,8 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
 #   LOAD_GLOBAL site sN            a function whose globals are G and builtins B (NameError)
 #   globals/builtins ops           dict operations on G / B; popitem's value goes to the register
 #   fresh                          object();   registers: W.R[thread][r], EMPTY when empty
+#   gc_collect                     gc.collect() (automatic collection is off); a type marked
+#                                  __del__ gets `__del__`: g7 = self, only inside gc_collect
 # No Python-level equivalent (no-ops): quiescent (eval breaker, QSBR quiescent state), yield
 # (a scheduling point); reference counting, biased counts, QSBR and specialization happen
 # inside CPython and are not written out.
@@ -231,6 +234,7 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
     for (const program::SlotSpec& sl : ts.slots) names.push_back(Quote(program::SlotName(sl.name)));
     absl::StrAppend(&s, "\n\nclass T", k, ":\n    __slots__ = (", absl::StrJoin(names, ", "),
                     names.size() == 1 ? ",)\n" : ")\n");
+    if (ts.finalizer) absl::StrAppend(&s, "    __del__ = _finalizer\n");
     for (const program::SlotSpec& sl : ts.slots) {
       if (sl.kind != program::MemberKind::kObject) continue;
       const std::string n = program::SlotName(sl.name);

@@ -8,6 +8,7 @@ namespace ftf::tools {
 
 const char* PythonPrelude() {
   return R"PY(
+import gc
 import re
 import sys
 import threading
@@ -90,6 +91,26 @@ def _global_site(name):
 OPTIONS = {'lenient_temp': False}
 G = {}   # the program's module globals
 B = {}   # the program's builtins
+
+# The model collects cycles only at gc_collect, and a type's __del__ acts only
+# when that collection calls it (the model has no finalizer on the dealloc
+# path): automatic collection is off, and __del__ checks the flag.
+gc.disable()
+_GC_EXPLICIT = [False]
+
+
+def _gc_collect():
+    _GC_EXPLICIT[0] = True
+    try:
+        gc.collect()
+    finally:
+        _GC_EXPLICIT[0] = False
+
+
+def _finalizer(self):
+    """__del__ of a type marked __del__: global g7; g7 = self (resurrection)."""
+    if _GC_EXPLICIT[0]:
+        G['g7'] = self
 
 
 class World:

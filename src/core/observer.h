@@ -105,6 +105,9 @@ class Observer {
   virtual void OnRawFree(ThreadState& ts, void* p) {}
   // A QSBR-delayed free or decref was queued with `goal`.
   virtual void OnDelayed(ThreadState& ts, void* p, bool is_decref, uint64_t goal) {}
+  // The cyclic collector is about to clear `o` (tp_clear) and drop its
+  // reference: it found `o` unreachable (core/gc.h, delete_garbage).
+  virtual void OnGcClear(ThreadState& ts, Object* o) {}
   // The modelled C code would crash here (`what`: why, e.g. it dereferences
   // NULL): a CRASH finding. An observer that reports findings throws out of
   // this call to end the run; if it returns, the model aborts (it cannot go

@@ -109,6 +109,12 @@ struct Variant {
   // done while a reader that never reported a quiescent state still holds
   // the block (mutant_qsbr_goal_vs_wr_seq).
   bool qsbr_goal_reached_reads_wr_seq = false;
+
+  // The cyclic collector (gc.h, GcOptions): gc.collect() merges the BRC
+  // queues before it stops the world (mutant_gc_merge_before_stop); it
+  // skips handle_resurrected_objects (mutant_gc_ignores_resurrection).
+  bool gc_merge_before_stop = false;
+  bool gc_skips_resurrection_check = false;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without

@@ -39,6 +39,7 @@ TypeSpec DecodeType(uint8_t names, uint8_t shape) {
     const auto kind = ((shape >> (layout::kKindShift + i)) & 1) ? MemberKind::kObject : MemberKind::kObjectEx;
     t.slots.push_back(SlotSpec{static_cast<uint8_t>(name), kind});
   }
+  t.finalizer = (shape & layout::kFinalizerBit) != 0;
   return t;
 }
 

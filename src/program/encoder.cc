@@ -15,6 +15,7 @@ void EncodeType(const TypeSpec& t, std::vector<uint8_t>& out) {
     names |= static_cast<uint8_t>(t.slots[i].name << (2 * i));
     if (t.slots[i].kind == MemberKind::kObject) shape |= static_cast<uint8_t>(1 << (layout::kKindShift + i));
   }
+  if (t.finalizer) shape |= layout::kFinalizerBit;
   // Name bits of slots past the count stay 0: the decoder ignores them.
   out.push_back(names);
   out.push_back(shape);

@@ -38,6 +38,7 @@ inline constexpr int kWorldSize = kBuiltinsOffset + 1;  // 18
 // Type shape byte: bits 0-1 slot count - 1, bits 4-7 member kind of slot
 // 0..3 (1 = _Py_T_OBJECT). Type names byte: bits 2i..2i+1 name of slot i.
 inline constexpr uint8_t kSlotCountMask = 0x03;
+inline constexpr uint8_t kFinalizerBit = 0x04;  // bit 2: the type has a __del__ (TypeSpec::finalizer)
 inline constexpr int kKindShift = 4;
 // Object init byte: bits 2i..2i+1 initial value of slot i:
 // 0 empty, 1 fresh, 2 None, 3 fresh (read as 1).

@@ -50,6 +50,7 @@ constexpr std::array<OpInfo, kNumOpCodes> kOpTable = {{
     {OpCode::kBuiltinDelete, "BUILTIN_DELETE", kName, "del builtins[%g]", "builtins delete"},
     {OpCode::kQuiescent, "QUIESCENT", 0, "quiescent", "eval breaker + QSBR quiescent state"},
     {OpCode::kYield, "YIELD", 0, "yield", "scheduling point only"},
+    {OpCode::kGcCollect, "GC_COLLECT", 0, "gc_collect", "gc.collect(): cyclic collection"},
 }};
 
 constexpr bool TableIsIndexedByOpCode() {

@@ -69,7 +69,8 @@ enum class OpCode : uint8_t {
   kBuiltinDelete = 17,      // del builtins[g]
   kQuiescent = 18,          // quiescent               eval-breaker check + QSBR quiescent state
   kYield = 19,              // yield                   a scheduling point, no effect
-  kMaxValue = kYield,
+  kGcCollect = 20,          // gc_collect              gc.collect(): stop the world, merge, collect cycles
+  kMaxValue = kGcCollect,
 };
 inline constexpr int kNumOpCodes = static_cast<int>(OpCode::kMaxValue) + 1;
 

@@ -72,6 +72,10 @@ struct SlotSpec {
 // index of a slot in `slots` is its offset index in instances.
 struct TypeSpec {
   std::vector<SlotSpec> slots;
+  // The type has a finalizer (`__del__`, tp_finalize) that stores the
+  // instance into the module global g7 (resurrection); the cyclic collector
+  // calls it once per object (runner.h). Shape bit 2.
+  bool finalizer = false;
   // Index of the slot called `name`, or -1 if the type has no such slot.
   int IndexOf(int name) const;
   bool operator==(const TypeSpec&) const = default;

@@ -97,6 +97,10 @@ absl::Status Parser::ParseType(Cursor& c, int line) {
     break;
   }
   FTF_PROGRAM_RETURN_IF_ERROR(c.Expect(")"));
+  if (c.Peek() == "__del__") {  // a finalizer (TypeSpec::finalizer)
+    type.finalizer = true;
+    c.Next();
+  }
   p_.world.types[*t] = std::move(type);
   return c.ExpectEnd();
 }

@@ -20,7 +20,7 @@ std::string TypeText(int t, const TypeSpec& type) {
     // unmarked default; _Py_T_OBJECT is marked.
     slots.push_back(s.kind == MemberKind::kObject ? SlotName(s.name) + ":OBJ" : SlotName(s.name));
   }
-  return absl::StrFormat("type T%d (%s)", t, absl::StrJoin(slots, ", "));
+  return absl::StrFormat("type T%d (%s)%s", t, absl::StrJoin(slots, ", "), type.finalizer ? " __del__" : "");
 }
 
 const char* InitText(InitValue v) {

@@ -273,6 +273,9 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
     case OpCode::kYield:
       exec_.Yield();
       break;
+    case OpCode::kGcCollect:  // gc.collect() (core/gc.h); the finalizers are World::Finalize
+      core::GcCollect(ts, *this, gc_options_);
+      break;
   }
 }
 

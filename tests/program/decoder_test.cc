@@ -170,9 +170,9 @@ TEST(Decoder, ScheduleComesFromTheEndAndIsCutToWhatIsLeft) {
 }
 
 TEST(Decoder, RecordFieldsReduceModuloTheirRange) {
-  // t: 0x07 % 2 = 1; opcode 21 % 20 = 1 (STORE_ATTR_SLOT); site 6 % 4 = 2;
+  // t: 0x07 % 2 = 1; opcode 22 % 21 = 1 (STORE_ATTR_SLOT); site 6 % 4 = 2;
   // target 13 % 8 = 5 -> r1; slot 7 % 4 = 3 -> d; value 19 % 10 = 9 -> None.
-  const Program p = DecodeBytes({0x01, 0x00, 0x07, 21, 6, 13, 7, 19});
+  const Program p = DecodeBytes({0x01, 0x00, 0x07, 22, 6, 13, 7, 19});
   ASSERT_EQ(p.threads.size(), 2u);
   ASSERT_EQ(p.threads[1].ops.size(), 1u);
   const Op& op = p.threads[1].ops[0];
@@ -198,9 +198,10 @@ TEST(Decoder, WorldBytes) {
   // T0: names byte 0b00'10'01'11 = slots d, b, c, (a); shape: 3 slots, slot 1 OBJ.
   in[2] = 0b00100111;
   in[3] = 0x02 | (1 << (layout::kKindShift + 1));
-  // T1: names "a a a a" with 4 slots: repeats become the smallest unused.
+  // T1: names "a a a a" with 4 slots: repeats become the smallest unused;
+  // shape bit 2: a finalizer.
   in[4] = 0x00;
-  in[5] = 0x03;
+  in[5] = 0x03 | layout::kFinalizerBit;
   // o0: type 4 % 4 = T0; init slot0 None, slot1 empty, slot2 fresh(3).
   in[10] = 4;
   in[11] = 0b00110010;
@@ -214,6 +215,8 @@ TEST(Decoder, WorldBytes) {
   EXPECT_EQ(w.types[0].slots[2], (SlotSpec{2, MemberKind::kObjectEx}));
   ASSERT_EQ(w.types[1].slots.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(w.types[1].slots[i].name, i);
+  EXPECT_FALSE(w.types[0].finalizer);
+  EXPECT_TRUE(w.types[1].finalizer);
   EXPECT_EQ(w.types[2].slots.size(), 1u);  // zero bytes: one slot 'a'
   EXPECT_EQ(w.objects[0].type, 0);
   EXPECT_EQ(w.objects[0].slots,

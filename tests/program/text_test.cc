@@ -140,6 +140,7 @@ TEST(Text, EveryOperationForm) {
       {"t0: del builtins[b0]", {.code = OpCode::kBuiltinDelete, .name = 8}},
       {"t0: quiescent", {.code = OpCode::kQuiescent}},
       {"t0: yield", {.code = OpCode::kYield}},
+      {"t0: gc_collect", {.code = OpCode::kGcCollect}},
   };
   static_assert(std::size(kForms) == kNumOpCodes, "one form per opcode");
   for (const auto& [line, op] : kForms) {
@@ -172,6 +173,17 @@ TEST(Text, OmittedHeaderLinesTakeDefaults) {
   // A redefined type resizes the default object of the same index (all fresh).
   const Program q = MustParse("ftfuzz program v1\ntype T1 (d, c, b, a)\n");
   EXPECT_EQ(q.world.objects[1].slots, std::vector<InitValue>(4, InitValue::kFresh));
+}
+
+TEST(Text, AFinalizerIsWrittenAfterTheSlotsAndRoundTrips) {
+  const Program p = MustParse("ftfuzz program v1\ntype T2 (b, a) __del__\nt0: gc_collect\n");
+  EXPECT_TRUE(p.world.types[2].finalizer);
+  EXPECT_FALSE(p.world.types[0].finalizer);
+  const std::string text = ToText(p);
+  EXPECT_NE(text.find("type T2 (b, a) __del__"), std::string::npos) << text;
+  EXPECT_EQ(MustParse(text), p);
+  absl::StatusOr<Program> bad = ParseText("ftfuzz program v1\ntype T2 (b, a) __init__\n");
+  EXPECT_FALSE(bad.ok());
 }
 
 TEST(Text, LooksLikeText) {

@@ -68,6 +68,9 @@ const MutantCase kCases[] = {
      false},
     {"mutant_unlocked_specializer", "text/globals_fuzzer/seeds/specializer_vs_popitem_reuse.txt", "WRONG_VALUE", true},
     {"mutant_qsbr_goal_vs_wr_seq", "tests/runner/programs/keys_freed_under_lookup.txt", nullptr, true},
+    {"mutant_gc_merge_before_stop", "tests/runner/programs/gc_merge_while_owner_runs.txt", nullptr, true},
+    {"mutant_gc_ignores_resurrection", "tests/runner/programs/gc_resurrected_object_cleared.txt", "PREMATURE_FREE",
+     false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
