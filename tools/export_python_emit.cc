@@ -119,7 +119,7 @@ std::string Body(int t, const Op& op, int64_t created) {
     case OpCode::kBuiltinDelete: return absl::StrCat("    del B[", Gname(op), "]\n    return _NOLOAD\n");
     case OpCode::kQuiescent: return "    pass  # quiescent: no Python-level equivalent (eval breaker, QSBR)\n    return _NOLOAD\n";
     case OpCode::kYield: return "    pass  # yield: a scheduling point only\n    return _NOLOAD\n";
-    case OpCode::kGcCollect: return "    _gc_collect()  # gc.collect()\n    return _NOLOAD\n";
+    case OpCode::kGcCollect: return "    _gc_collect(W)  # gc.collect()\n    return _NOLOAD\n";
   }
   return "    return _NOLOAD\n";
 }
@@ -228,6 +228,7 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
 
   // Types.
   absl::StrAppend(&s, "\n# The program's types (heap types deriving from object, with __slots__).\n");
+
   for (int k = 0; k < program::kNumTypes; ++k) {
     const program::TypeSpec& ts = p.world.types[static_cast<size_t>(k)];
     std::vector<std::string> names;
