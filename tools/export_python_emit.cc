@@ -134,6 +134,7 @@ std::string Body(int t, const Op& op, int64_t created) {
     case OpCode::kDictStore: return absl::StrCat("    x[", Gname(op), "] = v\n    return _NOLOAD\n");
     case OpCode::kDictLoad: return absl::StrCat("    got = x[", Gname(op), "]\n    ", reg, " = got\n    return got\n");
     case OpCode::kDictDelete: return absl::StrCat("    del x[", Gname(op), "]\n    return _NOLOAD\n");
+    case OpCode::kGcCollect: return "    _gc_collect(W)  # gc.collect()\n    return _NOLOAD\n";
   }
   return "    return _NOLOAD\n";
 }
@@ -229,6 +230,8 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
 #   fresh                          object();   registers: W.R[thread][r], EMPTY when empty
 #   fresh_fn                       compile('pass', 'fresh_fn', 'exec'): a new code object (deferred
 #                                  reference counting, no settable attributes, like the model's)
+#   gc_collect                     gc.collect() (automatic collection is off); a type marked
+#                                  __del__ gets `__del__`: g7 = self, only inside gc_collect
 # No Python-level equivalent (no-ops): quiescent (eval breaker, QSBR quiescent state), yield
 # (a scheduling point); reference counting, biased counts, QSBR and specialization happen
 # inside CPython and are not written out.
@@ -254,6 +257,8 @@ std::string EmitPython(const program::Program& p, const ModelRun& run, const Exp
     if (ts.weakref && !(base && base->weakref)) names.push_back(Quote("__weakref__"));
     absl::StrAppend(&s, "\n\nclass T", k, base ? absl::StrCat("(T", ts.base, ")") : "", ":\n    __slots__ = (",
                     absl::StrJoin(names, ", "), names.size() == 1 ? ",)\n" : ")\n");
+    // A subtype inherits its base's __del__.
+    if (ts.finalizer && !(base && base->finalizer)) absl::StrAppend(&s, "    __del__ = _finalizer\n");
     for (size_t i = first; i < ts.slots.size(); ++i) {
       const program::SlotSpec& sl = ts.slots[i];
       if (sl.kind != program::MemberKind::kObject) continue;

@@ -8,6 +8,7 @@ namespace ftf::tools {
 
 const char* PythonPrelude() {
   return R"PY(
+import gc
 import re
 import sys
 import threading
@@ -123,6 +124,52 @@ def _global_site(name):
 OPTIONS = {'lenient_temp': False}
 G = {}   # the program's module globals
 B = {}   # the program's builtins
+
+# The model collects cycles only at gc_collect, and a type's __del__ acts only
+# when that collection calls it (the model has no finalizer on the dealloc
+# path): automatic collection is off, and __del__ checks the flag.
+gc.disable()
+_GC_EXPLICIT = [False]
+
+
+def _reachable(W):
+    """The T0..T3 instances the roots reach (registers, shared objects,
+    globals, builtins), through their slots: id -> object."""
+    seen = {}
+    stack = [v for v in list(W.O) + [v for row in W.R for v in row] + list(G.values()) + list(B.values())
+             if isinstance(v, TYPES)]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen[id(x)] = x
+        stack.extend(v for v in (_peek(x, n) for n in type(x).__slots__) if isinstance(v, TYPES))
+    return seen
+
+
+def _gc_collect(W):
+    """gc.collect() as the model's gc_collect. W.OBJ (kept for identity
+    checks) must not keep alive what no root reaches: those entries are
+    dropped first, and the ones a finalizer resurrected are put back."""
+    live = _reachable(W)
+    dropped = {id(x): oid for oid, x in list(W.OBJ.items()) if isinstance(x, TYPES) and id(x) not in live}
+    for oid in dropped.values():
+        del W.OBJ[oid]
+    live = None
+    _GC_EXPLICIT[0] = True
+    try:
+        gc.collect()
+    finally:
+        _GC_EXPLICIT[0] = False
+    for i, x in _reachable(W).items():
+        if i in dropped:
+            W.OBJ[dropped[i]] = x
+
+
+def _finalizer(self):
+    """__del__ of a type marked __del__: global g7; g7 = self (resurrection)."""
+    if _GC_EXPLICIT[0]:
+        G['g7'] = self
 
 
 class World:

@@ -32,7 +32,9 @@
 //   PREMATURE_FREE  a dealloc while the true count is not 0, or while some
 //                   holder still holds the object: a slot of a live object,
 //                   a BRC queue, a QSBR delayed decref, or whatever the
-//                   interpreter's HolderSource lists (holders.h).
+//                   interpreter's HolderSource lists (holders.h); the cyclic
+//                   collector clearing an object a root of the
+//                   HolderSource still holds (core/gc.h).
 //   LEAK            (CheckEnd) after tear-down, any live object; while the
 //                   world is alive, one whose true count differs from the
 //                   number of counted references held. Immortal objects and
@@ -248,6 +250,9 @@ class RefLedger final : public core::Observer {
   // BAD_LAYOUT when a __class__ assignment gave `o` a type whose layout is
   // not the one it had (thrown: before any access can use the new layout).
   void OnTypeChanged(core::ThreadState& ts, core::Object* o, const core::Type* oldto, const core::Type* newto) override;
+  // PREMATURE_FREE when a root (register, shared table, dict entry) still
+  // holds the object the collector clears: it was not garbage (ledger_holders.cc).
+  void OnGcClear(core::ThreadState& ts, core::Object* o) override;
   // CRASH at the faulting core site (thrown: the run ends there).
   void OnModelCrash(core::ThreadState& ts, const char* what, const char* file, int line) override;
 

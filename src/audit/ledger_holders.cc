@@ -199,4 +199,27 @@ bool RefLedger::IsLive(uint64_t id, const Object* o) const {
   return l != nullptr && l->state == LifeState::kLive && l->ptr == o;
 }
 
+// The collector clears only what it found unreachable: every reference to
+// it comes from slots of other unreachable objects. A root (what the
+// interpreter's HolderSource lists: registers, the shared table, dict
+// entries) is never such a slot, so one holding `o` means the collector is
+// about to break a live object (tp_clear) and drop a reference it does not
+// own: the object, still in use, loses its contents and later its memory.
+FTF_AUDIT_UNSEEN void RefLedger::OnGcClear(core::ThreadState& ts, Object* o) {
+  AuditScope scope(mu_);
+  if (!options_.check_holders || holders_ == nullptr) return;
+  const uint64_t id = core::ObjectId(o);
+  if (Find(id) == nullptr || holders_->CountHolding(o) == 0) return;
+  std::vector<Holder> holders;
+  holders_->ForEachHolder([&](const Holder& h, const Object* v) {
+    if (v == o) holders.push_back(h);
+  });
+  Finding f = Make(FindingKind::kPrematureFree, ts.index, id,
+                   absl::StrFormat("the cyclic collector clears obj#%d as unreachable while %d root reference(s) "
+                                   "to it are held",
+                                   id, holders.size()));
+  f.details = FormatHolders(holders);
+  Fail(std::move(f));
+}
+
 }  // namespace ftf::audit

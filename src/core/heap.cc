@@ -320,4 +320,20 @@ void Heap::ReleaseChunks() {
   }
 }
 
+// Models gc_visit_heaps' walk of one mimalloc heap: every carved block of
+// every chunk (the current chunk of a size class only up to its bump pointer).
+void Heap::ForEachLiveObject(const std::function<void(Object*)>& fn) const {
+  for (const Chunk& chunk : chunks_) {
+    const size_t bs = BlockSize(chunk.nslots);
+    const SizeClass& c = classes_[chunk.nslots];
+    char* begin = static_cast<char*>(chunk.base);
+    char* end = begin + (chunk.bytes / bs) * bs;
+    if (c.bump >= begin && c.bump <= end) end = c.bump;
+    for (char* b = begin; b < end; b += bs) {
+      auto* h = reinterpret_cast<BlockHeader*>(b);
+      if (h->live.Peek() != 0) fn(reinterpret_cast<Object*>(h + 1));
+    }
+  }
+}
+
 }  // namespace ftf::core

@@ -50,6 +50,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "core/atomics.h"
@@ -91,6 +92,12 @@ class Heap {
   // sanitizers' shadow bookkeeping) per chunk per input. Only while no
   // logical thread runs.
   void Reset();
+
+  // Calls fn(o) for every object block of this heap that holds a live
+  // object, chunk by chunk in carving order (a deterministic order).
+  // Reads only the never-poisoned BlockHeaders to skip free blocks. For the
+  // collector (gc.h: gc_visit_heaps), with the world stopped.
+  void ForEachLiveObject(const std::function<void(Object*)>& fn) const;
 
   // Introspection for tests.
   size_t chunk_count() const { return chunks_.size(); }

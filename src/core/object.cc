@@ -105,7 +105,7 @@ Object* NewStaticObject(Runtime& rt, uint32_t nslots, Type* type) {
 }
 
 void Dealloc(ThreadState& ts, Object* o) {
-  if (Observer* obs = ts.rt->observer) obs->OnDealloc(ts, o);
+  GcUntrack(o); if (Observer* obs = ts.rt->observer) obs->OnDealloc(ts, o);  // PyObject_GC_UnTrack first
   // clear_slots: plain load, plain store of NULL, then drop the reference
   // (which may free further objects, here, on this thread).
   Cell<Object*>* slots = SlotsOf(o);

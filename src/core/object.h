@@ -164,6 +164,20 @@ Object* NewStaticObject(Runtime& rt, uint32_t nslots, Type* type = nullptr);
 // on whichever thread dropped the last reference.
 void Dealloc(ThreadState& ts, Object* o);
 
+// --- tracking by the cyclic collector (defined in gc.cc; see gc.h) ----------
+
+// PyType_GenericAlloc's _PyObject_GC_TRACK: sets _PyGC_BITS_TRACKED on the
+// new instance `o` of `type` when it is a GC type (a heap type); returns o.
+// A relaxed store with no scheduling point, as the rest of the
+// initialisation (NewInstance calls it).
+Object* GcTrackNewInstance(Object* o, const Type* type);
+// Models PyObject_GC_UnTrack at the start of subtype_dealloc: the collector
+// no longer sees the object (its dealloc may block and be suspended by a
+// stop-the-world half-way). A relaxed store with no scheduling point.
+void GcUntrack(Object* o);
+// Whether the collector sees `o` (_PyObject_GC_IS_TRACKED). No scheduling point.
+bool GcIsTracked(const Object* o);
+
 }  // namespace ftf::core
 
 #endif  // FTF_CORE_OBJECT_H_

@@ -113,6 +113,9 @@ class Observer {
   // `o`'s type was just changed from `oldto` to `newto` (__class__
   // assignment, Py_SET_TYPE with the world stopped).
   virtual void OnTypeChanged(ThreadState& ts, Object* o, const Type* oldto, const Type* newto) {}
+  // The cyclic collector is about to clear `o` (tp_clear) and drop its
+  // reference: it found `o` unreachable (core/gc.h, delete_garbage).
+  virtual void OnGcClear(ThreadState& ts, Object* o) {}
   // The modelled C code would crash here (`what`: why, e.g. it dereferences
   // NULL): a CRASH finding. An observer that reports findings throws out of
   // this call to end the run; if it returns, the model aborts (it cannot go

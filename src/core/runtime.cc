@@ -98,6 +98,7 @@ void Runtime::Reset() {
   for (size_t i = permanent_static_blocks_; i < static_blocks_.size(); ++i) std::free(static_blocks_[i]);
   static_blocks_.resize(permanent_static_blocks_);
   next_object_id.Init(first_dynamic_id_);
+  gc_collecting.Init(0);
   ReinitStaticHeader(none_);
   // `faults` and `observer` are the harness's configuration: kept.
 }

@@ -123,6 +123,9 @@ class Runtime {
   // heap.h). Configuration: set while no logical thread runs; kept by Reset.
   bool plain_free_list_link = true;
   Cell<uint64_t> next_object_id{1};  // per-Runtime object ids (BlockHeader::object_id)
+  // gcstate->collecting: set while a collection runs (gc.h); a second
+  // gc.collect() meanwhile returns at once.
+  Cell<int32_t> gc_collecting{0};
 
   // Static blocks (NewStaticObject) are recorded here; set-up time only.
   void AddStaticBlock(void* block) { static_blocks_.push_back(block); }

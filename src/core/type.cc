@@ -134,7 +134,7 @@ Type* TypeSystem::NewHeapType(ThreadState& ts, std::string name, const std::vect
 
 // --- instances, locks, versions ---------------------------------------------
 
-Object* NewInstance(ThreadState& ts, Type* t) { return NewObject(ts, t->nslots, t); }
+Object* NewInstance(ThreadState& ts, Type* t) { return GcTrackNewInstance(NewObject(ts, t->nslots, t), t); }
 
 void TypeLockBegin(ThreadState& ts, TypeSystem& sys, CriticalSection* cs) {
   CriticalSectionBegin(ts, cs, &sys.type_lock());

@@ -222,6 +222,23 @@ std::vector<Variant> MakeVariants() {
   }
   {
     Variant x;
+    x.name = "mutant_gc_merge_before_stop";
+    x.description =
+        "gc.collect() merges every thread's queued refcounts (merge_all_queued_objects) before "
+        "_PyEval_StopTheWorld, while the owners still run and count their objects";
+    // The merge's plain stores of ob_tid, ob_ref_local and ob_ref_shared race
+    // with the owner's own refcounting (TSan); a lost update of the owner's
+    // local count then shows as a wrong count to the ledger.
+    x.expected_finding = FindingKind::kDataRace;
+    x.also_found_as = {FindingKind::kOverRelease, FindingKind::kLeak, FindingKind::kPrematureFree,
+                       FindingKind::kUseAfterFree, FindingKind::kDoubleFree};
+    x.fuzz_targets = {"core_fuzzer"};
+    x.is_mutant = true;
+    x.gc_merge_before_stop = true;
+    add(x);
+  }
+  {
+    Variant x;
     x.name = "mutant_deferred_no_bias";
     x.description =
         "the function constructor sets _PyGC_BITS_DEFERRED without the _Py_REF_DEFERRED bias: a function is freed "
@@ -234,6 +251,21 @@ std::vector<Variant> MakeVariants() {
     x.fuzz_targets = {"globals_fuzzer"};
     x.is_mutant = true;
     x.deferred_refcount_bias = false;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_gc_ignores_resurrection";
+    x.description =
+        "gc.collect() skips handle_resurrected_objects: an object whose __del__ stored it in a global is "
+        "cleared (tp_clear) and its reference dropped as if it were still garbage";
+    x.expected_finding = FindingKind::kPrematureFree;
+    // Under TSan, tp_clear's plain stores may meet another thread's load of
+    // the resurrected object first.
+    x.also_found_as = {FindingKind::kDataRace};
+    x.fuzz_targets = {"core_fuzzer"};
+    x.is_mutant = true;
+    x.gc_skips_resurrection_check = true;
     add(x);
   }
   return v;

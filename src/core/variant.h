@@ -126,6 +126,11 @@ struct Variant {
   // (mutant_deferred_no_bias): the bit alone, so the last counted reference
   // frees a function that tagged stack references still point to.
   bool deferred_refcount_bias = true;
+  // The cyclic collector (gc.h, GcOptions): gc.collect() merges the BRC
+  // queues before it stops the world (mutant_gc_merge_before_stop); it
+  // skips handle_resurrected_objects (mutant_gc_ignores_resurrection).
+  bool gc_merge_before_stop = false;
+  bool gc_skips_resurrection_check = false;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without

@@ -58,6 +58,8 @@ TypeSpec DecodeType(uint8_t names, uint8_t shape, uint8_t extra, int t, const Wo
     const auto kind = ((shape >> (layout::kKindShift + i)) & 1) ? MemberKind::kObject : MemberKind::kObjectEx;
     type.slots.push_back(SlotSpec{static_cast<uint8_t>(name), kind});
   }
+  // A subtype inherits its base's __del__ (tp_finalize is inherited).
+  type.finalizer = (shape & layout::kFinalizerBit) != 0 || (type.base != kBaseObject && w.types[type.base].finalizer);
   return type;
 }
 

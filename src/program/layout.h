@@ -39,9 +39,11 @@ inline constexpr int kDeferredGlobalsOffset = kTypeExtraOffset + 4;  // 22
 inline constexpr int kOwnersOffset = kDeferredGlobalsOffset + 1;  // 23
 inline constexpr int kWorldSize = kOwnersOffset + 1;  // 24
 // Type shape byte: bits 0-1 slot count - 1, bits 4-7 member kind of slot
-// 0..3 (1 = _Py_T_OBJECT); bits 2-3 are not layout bits. Type names byte:
+// 0..3 (1 = _Py_T_OBJECT); bit 2 __del__ (not a layout bit), bit 3
+// reserved. Type names byte:
 // bits 2i..2i+1 name of slot i.
 inline constexpr uint8_t kSlotCountMask = 0x03;
+inline constexpr uint8_t kFinalizerBit = 0x04;  // bit 2: the type has a __del__ (TypeSpec::finalizer)
 inline constexpr int kKindShift = 4;
 // Type extra byte: bits 0-1 base (0 = object, k = T(k-1) if k-1 is an
 // earlier type, else object); bit 2 __dict__ and bit 3 __weakref__ in the

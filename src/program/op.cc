@@ -55,6 +55,7 @@ constexpr std::array<OpInfo, kNumOpCodes> kOpTable = {{
     {OpCode::kDictLoad, "DICT_LOAD", kTarget | kName | kReg, "%r = %t[%g]",
      "dict_subscript (_Py_dict_lookup_threadsafe)"},
     {OpCode::kDictDelete, "DICT_DELETE", kTarget | kName, "del %t[%g]", "PyDict_DelItem"},
+    {OpCode::kGcCollect, "GC_COLLECT", 0, "gc_collect", "gc.collect(): cyclic collection"},
 }};
 
 constexpr bool TableIsIndexedByOpCode() {

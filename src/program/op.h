@@ -76,7 +76,8 @@ enum class OpCode : uint8_t {
   kDictStore = 21,          // X[g] = V                PyDict_SetItem on the dict X (a register)
   kDictLoad = 22,           // rR = X[g]               dict_subscript: _Py_dict_lookup_threadsafe
   kDictDelete = 23,         // del X[g]                PyDict_DelItem
-  kMaxValue = kDictDelete,
+  kGcCollect = 24,          // gc_collect              gc.collect(): stop the world, merge, collect cycles
+  kMaxValue = kGcCollect,
 };
 inline constexpr int kNumOpCodes = static_cast<int>(OpCode::kMaxValue) + 1;
 

@@ -110,6 +110,9 @@ absl::Status ValidateType(const World& w, int t) {
     if ((base.dict && !type.dict) || (base.weakref && !type.weakref)) {
       return Invalid(absl::StrFormat("T%d: lacks the __dict__ / __weakref__ of its base T%d", t, type.base));
     }
+    if (base.finalizer && !type.finalizer) {
+      return Invalid(absl::StrFormat("T%d: lacks the __del__ of its base T%d (tp_finalize is inherited)", t, type.base));
+    }
   }
   return absl::OkStatus();
 }

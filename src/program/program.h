@@ -90,6 +90,10 @@ struct TypeSpec {
   int8_t base = kBaseObject;  // kBaseObject, or the index of an earlier type
   bool dict = false;
   bool weakref = false;
+  // The type has a finalizer (`__del__`, tp_finalize) that stores the
+  // instance into the module global g7 (resurrection); the cyclic collector
+  // calls it once per object (runner.h). Shape bit 2.
+  bool finalizer = false;
   // Index of the slot called `name`, or -1 if the type has no such slot.
   int IndexOf(int name) const;
   bool operator==(const TypeSpec&) const = default;

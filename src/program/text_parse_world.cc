@@ -68,7 +68,7 @@ absl::Status Parser::ParseBytes(Cursor& c, int line) {
   return absl::OkStatus();
 }
 
-// type TN [(TK)] (a, b:OBJ, ..., __dict__, __weakref__): the slots the type
+// type TN [(TK)] (a, b:OBJ, ..., __dict__, __weakref__) [__del__]: the slots the type
 // adds; the base's come first in the layout (resolved in FinishTypes).
 absl::Status Parser::ParseType(Cursor& c, int line) {
   std::optional<int> t = Indexed(c.Peek(), "T", kNumTypes);
@@ -116,6 +116,10 @@ absl::Status Parser::ParseType(Cursor& c, int line) {
     else if (c.Peek() != ")") return c.Error("expected ',' or ')'");
   }
   c.Next();
+  if (c.Peek() == "__del__") {  // a finalizer (TypeSpec::finalizer)
+    type.finalizer = true;
+    c.Next();
+  }
   return c.ExpectEnd();
 }
 
@@ -129,11 +133,13 @@ absl::Status Parser::FinishTypes() {
     if (!raw.line) continue;  // the default world's type
     TypeSpec type;
     type.base = static_cast<int8_t>(raw.base);
+    type.finalizer = raw.finalizer;
     if (raw.base != kBaseObject) {
       const TypeSpec& base = p_.world.types[raw.base];
       type.slots = base.slots;
       type.dict = base.dict;
       type.weakref = base.weakref;
+      type.finalizer = type.finalizer || base.finalizer;  // tp_finalize is inherited
       if ((raw.dict && base.dict) || (raw.weakref && base.weakref)) {
         return LineError(raw.line, absl::StrFormat("T%d already has %s from its base T%d", t,
                                                    raw.dict && base.dict ? "__dict__" : "__weakref__", raw.base));

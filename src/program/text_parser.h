@@ -101,6 +101,7 @@ class Parser {
     int base = kBaseObject;
     std::vector<SlotSpec> own;  // the slots this type adds
     bool dict = false, weakref = false;  // added here
+    bool finalizer = false;  // __del__ defined here
   };
   struct RawOp {
     int line;

@@ -28,7 +28,7 @@ std::string TypeText(const World& w, int t) {
   if (type.dict && !(base && base->dict)) slots.push_back("__dict__");
   if (type.weakref && !(base && base->weakref)) slots.push_back("__weakref__");
   const std::string base_text = base ? absl::StrFormat("(T%d) ", type.base) : "";
-  return absl::StrFormat("type T%d %s(%s)", t, base_text, absl::StrJoin(slots, ", "));
+  return absl::StrFormat("type T%d %s(%s)%s", t, base_text, absl::StrJoin(slots, ", "), type.finalizer && !(base && base->finalizer) ? " __del__" : "");
 }
 
 const char* InitText(InitValue v) {

@@ -284,6 +284,9 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
     case OpCode::kDictDelete:
       ExecuteDictOp(ts, t, op, target, value, obs);  // world_dicts.cc
       break;
+    case OpCode::kGcCollect:  // gc.collect() (core/gc.h); the finalizers are World::Finalize
+      core::GcCollect(ts, *this, gc_options_);
+      break;
   }
 }
 

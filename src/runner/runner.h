@@ -18,6 +18,9 @@
 //   globals/builtins    StoreGlobal, DeleteGlobal, InvalidateGlobals, DictPopItem...
 //   quiescent           SafePoint (eval-breaker check: STW, BRC merge, QSBR)
 //   yield               an executor scheduling point
+//   gc_collect          GcCollect (gc.h): stop the world, merge every queue,
+//                       collect cycles; a `__del__` type's finalizer is
+//                       World::Finalize (g7 = self)
 // Safe points happen at `quiescent`, thread start and thread exit, as in
 // CPython only some instructions check the eval breaker; and, while the
 // thread has QSBR-delayed frees pending, at an operation boundary where the

@@ -54,6 +54,8 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   rt_.faults.qsbr_goal_reached_reads_wr_seq = variant.qsbr_goal_reached_reads_wr_seq;
   rt_.faults.dict_resize_tests_owner = variant.dict_resize_tests_owner;
   rt_.faults.deferred_without_bias = !variant.deferred_refcount_bias;
+  gc_options_.merge_before_stop = variant.gc_merge_before_stop;
+  gc_options_.skip_resurrection_check = variant.gc_skips_resurrection_check;
   rt_.Reset();
   // A run that ended in a finding was abandoned before tear-down: its dicts'
   // modelled memory went with Reset; only the model structs remain.
@@ -98,6 +100,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
     extras.add_dict = tspec.dict && !(base_spec && base_spec->dict);
     extras.add_weakref = tspec.weakref && !(base_spec && base_spec->weakref);
     prog_types_[static_cast<size_t>(i)] = types_.NewHeapType(main, "T" + std::to_string(i), decls, base, extras);
+    has_finalizer_[static_cast<size_t>(i)] = p.world.types[static_cast<size_t>(i)].finalizer;
   }
   for (int i = 0; i < program::kNumObjects; ++i) {
     const program::ObjectSpec& spec = p.world.objects[static_cast<size_t>(i)];
@@ -275,5 +278,23 @@ FTF_AUDIT_HOT size_t World::CountHolding(const core::Object* o) const {
 }
 
 std::vector<std::vector<Observation>> World::TakeObservations() { return std::move(observations_); }
+
+// The finalizer's type is the object's type when the collector calls it
+// (a __class__ assignment may have changed it since the object was made).
+bool World::HasFinalizer(const core::Object* o) const {
+  const core::Type* t = o->ob_type.Peek();
+  for (int i = 0; i < program::kNumTypes; ++i) {
+    if (prog_types_[static_cast<size_t>(i)] == t && has_finalizer_[static_cast<size_t>(i)]) return true;
+  }
+  return false;
+}
+
+// `def __del__(self): global g7; g7 = self`: STORE_GLOBAL of the object the
+// collector is finalizing, so it becomes reachable again (resurrection).
+void World::Finalize(core::ThreadState& ts, core::Object* o) {
+  constexpr int kFinalizerGlobal = 7;  // g7
+  NoteStore(ts, globals_->ob, audit::DictKey(kFinalizerGlobal), o);
+  core::StoreGlobal(ts, env_, names_[kFinalizerGlobal], o);  // borrows o
+}
 
 }  // namespace ftf::runner

@@ -19,6 +19,7 @@
 #include "audit/holders.h"
 #include "audit/ledger.h"
 #include "core/dict.h"
+#include "core/gc.h"
 #include "core/load_global.h"
 #include "core/runtime.h"
 #include "core/slot_access.h"
@@ -34,7 +35,7 @@ namespace ftf::runner {
 
 inline constexpr int kMainThread = program::kMaxThreads;  // the ThreadState index of the main thread
 
-class World final : public audit::HolderSource {
+class World final : public audit::HolderSource, public core::GcClient {
  public:
   explicit World(sched::FiberExecutor& exec);
   ~World();
@@ -54,6 +55,11 @@ class World final : public audit::HolderSource {
   const audit::RefLedger& ledger() const { return ledger_; }
 
   std::vector<std::vector<Observation>> TakeObservations();
+
+  // core::GcClient: a type of the world with `__del__` (TypeSpec::finalizer)
+  // has a finalizer that runs `global g7; g7 = self` (world.cc).
+  bool HasFinalizer(const core::Object* o) const override;
+  void Finalize(core::ThreadState& ts, core::Object* o) override;
 
   core::Runtime& rt() { return rt_; }
   core::TypeSystem& types() { return types_; }
@@ -153,6 +159,8 @@ class World final : public audit::HolderSource {
   uint64_t run_ = 0;  // Build() count, for the per-run site reset
   bool record_ = false;
   std::array<core::Type*, program::kNumTypes> prog_types_{};
+  std::array<bool, program::kNumTypes> has_finalizer_{};  // TypeSpec::finalizer
+  core::GcOptions gc_options_;                             // from the variant
   std::array<core::Object*, program::kNumObjects> objects_{};
   std::array<core::Object*, program::kNumNames> names_{};
   core::Object* temp_key_ = nullptr;

@@ -199,9 +199,10 @@ TEST(Decoder, WorldBytes) {
   // T0: names byte 0b00'10'01'11 = slots d, b, c, (a); shape: 3 slots, slot 1 OBJ.
   in[2] = 0b00100111;
   in[3] = 0x02 | (1 << (layout::kKindShift + 1));
-  // T1: names "a a a a" with 4 slots: repeats become the smallest unused.
+  // T1: names "a a a a" with 4 slots: repeats become the smallest unused;
+  // shape bit 2: a finalizer.
   in[4] = 0x00;
-  in[5] = 0x03;
+  in[5] = 0x03 | layout::kFinalizerBit;
   // o0: type 4 % 4 = T0; init slot0 None, slot1 empty, slot2 fresh(3).
   in[10] = 4;
   in[11] = 0b00110010;
@@ -215,6 +216,8 @@ TEST(Decoder, WorldBytes) {
   EXPECT_EQ(w.types[0].slots[2], (SlotSpec{2, MemberKind::kObjectEx}));
   ASSERT_EQ(w.types[1].slots.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(w.types[1].slots[i].name, i);
+  EXPECT_FALSE(w.types[0].finalizer);
+  EXPECT_TRUE(w.types[1].finalizer);
   EXPECT_EQ(w.types[2].slots.size(), 1u);  // zero bytes: one slot 'a'
   EXPECT_EQ(w.objects[0].type, 0);
   EXPECT_EQ(w.objects[0].slots,

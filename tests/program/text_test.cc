@@ -183,6 +183,7 @@ TEST(Text, EveryOperationForm) {
                               .value = {Value::Kind::kFresh, 0}}},
       {"t0: r0 = o2[b1]", {.code = OpCode::kDictLoad, .target = {Target::Kind::kObject, 2}, .name = 9}},
       {"t0: del r3[g0]", {.code = OpCode::kDictDelete, .target = {Target::Kind::kRegister, 3}}},
+      {"t0: gc_collect", {.code = OpCode::kGcCollect}},
   };
   static_assert(std::size(kForms) == kNumOpCodes, "one form per opcode");
   for (const auto& [line, op] : kForms) {
@@ -215,6 +216,17 @@ TEST(Text, OmittedHeaderLinesTakeDefaults) {
   // A redefined type resizes the default object of the same index (all fresh).
   const Program q = MustParse("ftfuzz program v1\ntype T1 (d, c, b, a)\n");
   EXPECT_EQ(q.world.objects[1].slots, std::vector<InitValue>(4, InitValue::kFresh));
+}
+
+TEST(Text, AFinalizerIsWrittenAfterTheSlotsAndRoundTrips) {
+  const Program p = MustParse("ftfuzz program v1\ntype T2 (b, a) __del__\nt0: gc_collect\n");
+  EXPECT_TRUE(p.world.types[2].finalizer);
+  EXPECT_FALSE(p.world.types[0].finalizer);
+  const std::string text = ToText(p);
+  EXPECT_NE(text.find("type T2 (b, a) __del__"), std::string::npos) << text;
+  EXPECT_EQ(MustParse(text), p);
+  absl::StatusOr<Program> bad = ParseText("ftfuzz program v1\ntype T2 (b, a) __init__\n");
+  EXPECT_FALSE(bad.ok());
 }
 
 TEST(Text, LooksLikeText) {

@@ -74,6 +74,9 @@ const MutantCase kCases[] = {
      false},
     {"mutant_dict_resize_tests_owner", "tests/runner/programs/dict_keys_freed_by_owner_resize.txt", nullptr, true},
     {"mutant_deferred_no_bias", "tests/runner/programs/function_freed_under_tagged_ref.txt", "PREMATURE_FREE", false},
+    {"mutant_gc_merge_before_stop", "tests/runner/programs/gc_merge_while_owner_runs.txt", nullptr, true},
+    {"mutant_gc_ignores_resurrection", "tests/runner/programs/gc_resurrected_object_cleared.txt", "PREMATURE_FREE",
+     false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
