@@ -143,7 +143,7 @@ def _reachable(W):
         if id(x) in seen:
             continue
         seen[id(x)] = x
-        stack.extend(v for v in (_peek(x, n) for n in type(x).__slots__) if isinstance(v, TYPES))
+        stack.extend(v for v in (_peek(x, n) for n in _all_slots(type(x))) if isinstance(v, TYPES))
     return seen
 
 
@@ -192,15 +192,18 @@ def _call(W, f):
 def _run_entry(W, entry, results):
     """Runs one ORDER entry (t, i, part): part 0 is a whole operation, parts
     1 and 2 the two halves of a two-step one. Records (result, loaded) per
-    operation: the first error of its parts, the load of its last part."""
+    operation: the first error of its parts, the load of its last part.
+    After a thread's last operation its registers die with it, as in the
+    model (its locals are released when the thread ends)."""
     t, i, part = entry
     f = OPS[t][i]
     if part:
         f = f[part - 1]
     res, got = _call(W, f)
-    if part == 2 and results[(t, i)][0] != 'ok':
-        return   # the first half's error is the operation's
-    results[(t, i)] = (res, got)
+    if part != 2 or results[(t, i)][0] == 'ok':
+        results[(t, i)] = (res, got)   # else the first half's error is the operation's
+    if i == len(OPS[t]) - 1 and part != 1:
+        W.R[t] = [EMPTY] * len(W.R[t])
 
 
 def _obj(W, oid):

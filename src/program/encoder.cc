@@ -25,7 +25,7 @@ void EncodeType(const World& w, int t, std::vector<uint8_t>& out) {
       if (type.slots[i].kind == MemberKind::kObject) shape |= static_cast<uint8_t>(1 << (layout::kKindShift + k));
     }
   }
-  if (t.finalizer) shape |= layout::kFinalizerBit;
+  if (type.finalizer) shape |= layout::kFinalizerBit;
   // Name bits of slots past the count stay 0: the decoder ignores them.
   out.push_back(names);
   out.push_back(shape);
