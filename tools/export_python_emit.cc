@@ -119,6 +119,12 @@ std::string Body(int t, const Op& op, int64_t created) {
     case OpCode::kBuiltinDelete: return absl::StrCat("    del B[", Gname(op), "]\n    return _NOLOAD\n");
     case OpCode::kQuiescent: return "    pass  # quiescent: no Python-level equivalent (eval breaker, QSBR)\n    return _NOLOAD\n";
     case OpCode::kYield: return "    pass  # yield: a scheduling point only\n    return _NOLOAD\n";
+    case OpCode::kTypeSetFlags:
+      return absl::StrCat("    collections.abc.Sequence.register(T", op.type,
+                          ")  # _PyType_SetFlagsRecursive\n    return _NOLOAD\n");
+    case OpCode::kTypeSetAbstract:
+      return absl::StrCat("    T", op.type, ".__abstractmethods__ = frozenset()  # type_set_abstractmethods\n",
+                          "    return _NOLOAD\n");
   }
   return "    return _NOLOAD\n";
 }

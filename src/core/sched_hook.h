@@ -69,6 +69,14 @@ class SchedHook {
   // Returns once spec.ready(spec.ctx) is true. May never return if the run is
   // abandoned (deadlock): the executor then unwinds the logical thread itself.
   virtual void WaitUntil(const WaitSpec& spec) = 0;
+  // A yes/no event the modelled code cannot decide itself because the model
+  // has no clock (e.g. "has this PyMutex waiter waited longer than
+  // TIME_TO_BE_FAIR_NS?"). Not a scheduling point. The fiber executor answers
+  // from the input's schedule (FiberExecutor::Choose); other hooks say no.
+  virtual bool ChooseEvent(const char* what) {
+    (void)what;
+    return false;
+  }
 };
 
 // The installed hook, or nullptr. A plain global (not thread-local storage, not
@@ -81,6 +89,9 @@ SchedHook* InstallSchedHook(SchedHook* h);
 // Blocks the running logical thread until spec.ready holds: through the hook
 // if one is installed, otherwise by yielding the OS thread in a loop.
 void WaitUntil(const WaitSpec& spec);
+
+// The installed hook's answer to ChooseEvent(what); no hook: no.
+bool InputChooses(const char* what);
 
 }  // namespace ftf::core
 

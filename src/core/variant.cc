@@ -190,6 +190,21 @@ std::vector<Variant> MakeVariants() {
     x.qsbr_goal_reached_reads_wr_seq = true;
     add(x);
   }
+  {
+    Variant x;
+    x.name = "mutant_stw_resumes_sections";
+    x.description =
+        "a stop-the-world requester that waits for the stop-the-world mutex re-acquires its critical sections when it "
+        "re-attaches (CPython before gh-158195): type_set_abstract's TYPE_LOCK, held by a type_set_flags queued "
+        "behind it with TYPE_LOCK pinned";
+    // The requester blocks on TYPE_LOCK, whose holder waits for the
+    // stop-the-world mutex only the requester could release or pass on.
+    x.expected_finding = FindingKind::kDeadlock;
+    x.fuzz_targets = {"slots_fuzzer"};
+    x.is_mutant = true;
+    x.stw_requester_resumes_sections = true;
+    add(x);
+  }
   return v;
 }
 

@@ -92,6 +92,10 @@ struct Variant {
   // gh-146270 (PR #148800): mutant_unlocked_delete_check.
   bool member_delete_checks_unlocked = false;
   bool class_swap_stops_world = true;
+  // Stop-the-world (stw.h): a requester that waits for the stop-the-world
+  // mutex re-acquires its suspended critical sections when it re-attaches,
+  // as CPython did before gh-158195 (mutant_stw_resumes_sections).
+  bool stw_requester_resumes_sections = false;
 
   // Globals (docs/cpython-model.md §15).
   GlobalSpecializeLock global_specialize_lock = GlobalSpecializeLock::kBlocking;

@@ -50,6 +50,10 @@ constexpr std::array<OpInfo, kNumOpCodes> kOpTable = {{
     {OpCode::kBuiltinDelete, "BUILTIN_DELETE", kName, "del builtins[%g]", "builtins delete"},
     {OpCode::kQuiescent, "QUIESCENT", 0, "quiescent", "eval breaker + QSBR quiescent state"},
     {OpCode::kYield, "YIELD", 0, "yield", "scheduling point only"},
+    {OpCode::kTypeSetFlags, "TYPE_SET_FLAGS", kType, "type_set_flags(%T)",
+     "abc.register: _PyType_SetFlagsRecursive (stop-the-world, TYPE_LOCK pinned)"},
+    {OpCode::kTypeSetAbstract, "TYPE_SET_ABSTRACT", kType, "type_set_abstract(%T)",
+     "T.__abstractmethods__ = (): type_set_abstractmethods (stop-the-world under TYPE_LOCK)"},
 }};
 
 constexpr bool TableIsIndexedByOpCode() {

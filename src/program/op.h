@@ -69,7 +69,9 @@ enum class OpCode : uint8_t {
   kBuiltinDelete = 17,      // del builtins[g]
   kQuiescent = 18,          // quiescent               eval-breaker check + QSBR quiescent state
   kYield = 19,              // yield                   a scheduling point, no effect
-  kMaxValue = kYield,
+  kTypeSetFlags = 20,       // type_set_flags(T)       _PyType_SetFlagsRecursive (abc.register: TYPE_LOCK pinned across a stop-the-world)
+  kTypeSetAbstract = 21,    // type_set_abstract(T)    type_set_abstractmethods (TYPE_LOCK held across a stop-the-world)
+  kMaxValue = kTypeSetAbstract,
 };
 inline constexpr int kNumOpCodes = static_cast<int>(OpCode::kMaxValue) + 1;
 

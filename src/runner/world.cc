@@ -46,6 +46,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   // are the ledger's job (USE_AFTER_FREE, RESURRECTION).
   rt_.plain_free_list_link = false;
   rt_.faults.qsbr_goal_reached_reads_wr_seq = variant.qsbr_goal_reached_reads_wr_seq;
+  rt_.stw_requester_resumes_sections = variant.stw_requester_resumes_sections;
   rt_.Reset();
   // A run that ended in a finding was abandoned before tear-down: its dicts'
   // modelled memory went with Reset; only the model structs remain.

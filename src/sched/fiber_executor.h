@@ -178,6 +178,8 @@ class FiberExecutor final : public core::SchedHook {
   // --- core::SchedHook (fiber side) ---------------------------------------
   void OnAccess(const core::Access& a) override;
   void WaitUntil(const core::WaitSpec& spec) override;
+  // Answers with Choose(): the input decides (e.g. a PyMutex hand-off).
+  bool ChooseEvent(const char* what) override;
 
   // --- scheduler side -------------------------------------------------------
   // The trace of the last run (valid until the next Run).

@@ -157,6 +157,11 @@ FTF_SCHED_INTERNAL bool FiberExecutor::Choose() {
   return decoder_.TakeChoice();
 }
 
+FTF_SCHED_INTERNAL bool FiberExecutor::ChooseEvent(const char* what) {
+  (void)what;
+  return Choose();
+}
+
 FTF_SCHED_INTERNAL void FiberExecutor::SetNote(uint64_t note) {
   if (cur_ >= 0) slots_[cur_].note = note;
 }

@@ -170,9 +170,9 @@ TEST(Decoder, ScheduleComesFromTheEndAndIsCutToWhatIsLeft) {
 }
 
 TEST(Decoder, RecordFieldsReduceModuloTheirRange) {
-  // t: 0x07 % 2 = 1; opcode 21 % 20 = 1 (STORE_ATTR_SLOT); site 6 % 4 = 2;
+  // t: 0x07 % 2 = 1; opcode 23 % 22 = 1 (STORE_ATTR_SLOT); site 6 % 4 = 2;
   // target 13 % 8 = 5 -> r1; slot 7 % 4 = 3 -> d; value 19 % 10 = 9 -> None.
-  const Program p = DecodeBytes({0x01, 0x00, 0x07, 21, 6, 13, 7, 19});
+  const Program p = DecodeBytes({0x01, 0x00, 0x07, 23, 6, 13, 7, 19});
   ASSERT_EQ(p.threads.size(), 2u);
   ASSERT_EQ(p.threads[1].ops.size(), 1u);
   const Op& op = p.threads[1].ops[0];

@@ -140,6 +140,8 @@ TEST(Text, EveryOperationForm) {
       {"t0: del builtins[b0]", {.code = OpCode::kBuiltinDelete, .name = 8}},
       {"t0: quiescent", {.code = OpCode::kQuiescent}},
       {"t0: yield", {.code = OpCode::kYield}},
+      {"t0: type_set_flags(T2)", {.code = OpCode::kTypeSetFlags, .type = 2}},
+      {"t0: type_set_abstract(T0)", {.code = OpCode::kTypeSetAbstract, .type = 0}},
   };
   static_assert(std::size(kForms) == kNumOpCodes, "one form per opcode");
   for (const auto& [line, op] : kForms) {

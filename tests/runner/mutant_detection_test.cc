@@ -68,6 +68,8 @@ const MutantCase kCases[] = {
      false},
     {"mutant_unlocked_specializer", "text/globals_fuzzer/seeds/specializer_vs_popitem_reuse.txt", "WRONG_VALUE", true},
     {"mutant_qsbr_goal_vs_wr_seq", "tests/runner/programs/keys_freed_under_lookup.txt", nullptr, true},
+    {"mutant_stw_resumes_sections", "tests/runner/programs/stw_requester_resumes_pinned_type_lock.txt", "DEADLOCK",
+     false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
