@@ -97,6 +97,19 @@ namespace ftf::core {
 
 void TypeSetFlagsRecursive(ThreadState& ts, Type* t, uint64_t mask, uint64_t flags) {
   TypeSystem& sys = *t->sys;
+  if (sys.variant().type_lock_inside_stop) {
+    // The mutant: the stop first, then TYPE_LOCK as a plain blocking lock
+    // (a section begun while stopped takes no lock since gh-144513). A
+    // TYPE_LOCK handed off to a thread this stop suspended while it was
+    // parked on it stays locked until that thread runs: never (gh-133130).
+    StopTheWorld(ts);
+    sys.type_lock().Lock(&ts, LockFlags::kDetach);
+    if (!t->IsImmutable() && (FlagsOf(t) & mask) != flags) TypeModifiedUnlocked(t);
+    SetFlagsRecursive(t, mask, flags);
+    sys.type_lock().Unlock();
+    StartTheWorld(ts);
+    return;
+  }
   CriticalSection cs;
   TypeLockBegin(ts, sys, &cs);
   // Under TYPE_LOCK: tp_flags changes only with the world stopped, and this

@@ -205,6 +205,21 @@ std::vector<Variant> MakeVariants() {
     x.stw_requester_resumes_sections = true;
     add(x);
   }
+  {
+    Variant x;
+    x.name = "mutant_type_lock_inside_stop";
+    x.description =
+        "type_set_flags stops the world first and then locks TYPE_LOCK, blocking even with the world stopped (the "
+        "first gh-131174, before type_lock_prevent_release and gh-144513): a TYPE_LOCK handed off to a thread parked "
+        "for the stop is never released (gh-133130)";
+    // The requester waits for a mutex owned by a suspended thread, which
+    // waits for the requester's StartTheWorld.
+    x.expected_finding = FindingKind::kDeadlock;
+    x.fuzz_targets = {"slots_fuzzer"};
+    x.is_mutant = true;
+    x.type_lock_inside_stop = true;
+    add(x);
+  }
   return v;
 }
 

@@ -70,6 +70,8 @@ const MutantCase kCases[] = {
     {"mutant_qsbr_goal_vs_wr_seq", "tests/runner/programs/keys_freed_under_lookup.txt", nullptr, true},
     {"mutant_stw_resumes_sections", "tests/runner/programs/stw_requester_resumes_pinned_type_lock.txt", "DEADLOCK",
      false},
+    {"mutant_type_lock_inside_stop", "tests/runner/programs/type_lock_handed_off_to_suspended_thread.txt", "DEADLOCK",
+     false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }

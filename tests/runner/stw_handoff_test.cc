@@ -14,7 +14,10 @@
 #include "core/parking_lot.h"
 #include "core/runtime.h"
 #include "core/stw.h"
+#include "program/io.h"
+#include "program/text.h"
 #include "runner/replay.h"
+#include "runner_test_util.h"
 #include "sched/fiber_executor.h"
 
 namespace ftf::runner {
@@ -99,6 +102,28 @@ TEST(StwHandOffTest, RequesterThatResumesItsSectionWhileWaitingForTheStopDeadloc
   Replayed locked = ReplayText(kPinnedTypeLockProgram, "locked");
   ASSERT_TRUE(locked.error.empty()) << locked.error;
   EXPECT_FALSE(locked.kind.has_value()) << locked.cause;
+}
+
+// gh-133130: TYPE_LOCK handed off to a thread parked on it when a stop
+// suspended it. The requester of the mutant locks TYPE_LOCK with the world
+// stopped and waits forever; without the hand-off (the first choice, the
+// last byte, flipped to no) the same schedule is clean.
+TEST(StwHandOffTest, TypeLockHandedOffToASuspendedThreadDeadlocksARequesterThatLocksItWhileStopped) {
+  absl::StatusOr<program::Program> p = program::LoadProgramFile(
+      (testing::SourceDir() / "tests/runner/programs/type_lock_handed_off_to_suspended_thread.txt").string());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  const std::string text = program::ToText(*p);
+  Replayed mutant = ReplayText(text, "mutant_type_lock_inside_stop");
+  ASSERT_TRUE(mutant.kind.has_value()) << mutant.error;
+  EXPECT_EQ(*mutant.kind, core::FindingKind::kDeadlock) << mutant.cause;
+  EXPECT_NE(mutant.cause.find("stop-the-world (suspended)"), std::string::npos) << mutant.cause;
+  EXPECT_FALSE(ReplayText(text, "locked").kind.has_value());
+
+  program::Program no_hand_off = *p;
+  ASSERT_FALSE(no_hand_off.schedule.bytes.empty());
+  no_hand_off.schedule.bytes.back() &= 0xFE;
+  Replayed fair_off = ReplayText(program::ToText(no_hand_off), "mutant_type_lock_inside_stop");
+  EXPECT_FALSE(fair_off.kind.has_value()) << fair_off.cause;
 }
 
 }  // namespace
