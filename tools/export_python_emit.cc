@@ -135,6 +135,12 @@ std::string Body(int t, const Op& op, int64_t created) {
     case OpCode::kDictLoad: return absl::StrCat("    got = x[", Gname(op), "]\n    ", reg, " = got\n    return got\n");
     case OpCode::kDictDelete: return absl::StrCat("    del x[", Gname(op), "]\n    return _NOLOAD\n");
     case OpCode::kGcCollect: return "    _gc_collect(W)  # gc.collect()\n    return _NOLOAD\n";
+    case OpCode::kTypeSetFlags:
+      return absl::StrCat("    collections.abc.Sequence.register(T", op.type,
+                          ")  # _PyType_SetFlagsRecursive\n    return _NOLOAD\n");
+    case OpCode::kTypeSetAbstract:
+      return absl::StrCat("    T", op.type, ".__abstractmethods__ = frozenset()  # type_set_abstractmethods\n",
+                          "    return _NOLOAD\n");
   }
   return "    return _NOLOAD\n";
 }

@@ -8,6 +8,7 @@ namespace ftf::tools {
 
 const char* PythonPrelude() {
   return R"PY(
+import collections.abc
 import gc
 import re
 import sys

@@ -34,6 +34,23 @@ void TypeModifiedUnlocked(Type* t) {
   SetVersionUnlocked(t, 0);
 }
 
+// The bits of tp_flags the model changes after creation (type.h).
+uint64_t FlagsOf(const Type* t) { return t->flags | t->tp_flags_changed.LoadPlain(); }
+
+// type_set_flags_with_mask, with the world stopped (plain store).
+void SetFlagsWithMask(Type* t, uint64_t mask, uint64_t flags) {
+  uint64_t changed = t->tp_flags_changed.LoadPlain();
+  t->tp_flags_changed.StorePlain((changed & ~mask) | (flags & mask));
+}
+
+// set_flags_recursive: T, then its subclasses, skipping immutable types and
+// those already set.
+void SetFlagsRecursive(Type* t, uint64_t mask, uint64_t flags) {
+  if (t->IsImmutable() || (FlagsOf(t) & mask) == flags) return;
+  SetFlagsWithMask(t, mask, flags);
+  for (Type* sub : t->subclasses) SetFlagsRecursive(sub, mask, flags);
+}
+
 }  // namespace
 
 const char* SetClassStatusName(SetClassStatus s) {
@@ -73,6 +90,53 @@ bool TypeModified(ThreadState& ts, Type* t) {
   CriticalSection cs;
   TypeLockBegin(ts, *t->sys, &cs);
   TypeModifiedUnlocked(t);
+  TypeLockEnd(ts, &cs);
+  return true;
+}
+
+}  // namespace ftf::core
+
+namespace ftf::core {
+
+void TypeSetFlagsRecursive(ThreadState& ts, Type* t, uint64_t mask, uint64_t flags) {
+  TypeSystem& sys = *t->sys;
+  if (sys.variant().type_lock_inside_stop) {
+    // The mutant: the stop first, then TYPE_LOCK as a plain blocking lock
+    // (a section begun while stopped takes no lock since gh-144513). A
+    // TYPE_LOCK handed off to a thread this stop suspended while it was
+    // parked on it stays locked until that thread runs: never (gh-133130).
+    StopTheWorld(ts);
+    sys.type_lock().Lock(&ts, LockFlags::kDetach);
+    if (!t->IsImmutable() && (FlagsOf(t) & mask) != flags) TypeModifiedUnlocked(t);
+    SetFlagsRecursive(t, mask, flags);
+    sys.type_lock().Unlock();
+    StartTheWorld(ts);
+    return;
+  }
+  CriticalSection cs;
+  TypeLockBegin(ts, sys, &cs);
+  // Under TYPE_LOCK: tp_flags changes only with the world stopped, and this
+  // thread is attached, so the read races with no writer.
+  if (!t->IsImmutable() && (FlagsOf(t) & mask) != flags) TypeModifiedUnlocked(t);
+  // Keep TYPE_LOCK held while waiting for the stop, so that no thread can
+  // assign a version tag before the flags change.
+  TypeLockPreventRelease(ts, sys);
+  StopTheWorld(ts);
+  SetFlagsRecursive(t, mask, flags);
+  StartTheWorld(ts);
+  TypeLockAllowRelease(ts, sys);
+  TypeLockEnd(ts, &cs);
+}
+
+bool TypeSetAbstract(ThreadState& ts, Type* t, bool abstract) {
+  if (t->IsImmutable()) return false;
+  TypeSystem& sys = *t->sys;
+  CriticalSection cs;
+  TypeLockBegin(ts, sys, &cs);
+  TypeModifiedUnlocked(t);
+  StopTheWorld(ts);
+  SetFlagsWithMask(t, kTpFlagsIsAbstract, abstract ? kTpFlagsIsAbstract : 0);
+  StartTheWorld(ts);
   TypeLockEnd(ts, &cs);
   return true;
 }

@@ -29,6 +29,19 @@
 // set the version to 0. The next lookup or specialization assigns a fresh
 // one (type.h), each counting against kMaxVersionsPerClass.
 //
+// Type flags changed after creation, each under TYPE_LOCK and with the world
+// stopped (Objects/typeobject.c, CPython main):
+//   _PyType_SetFlagsRecursive (abc.register(T) on collections.abc.Sequence):
+//     BEGIN_TYPE_LOCK; _PyType_Modified_Unlocked if the bits change;
+//     type_lock_prevent_release; types_stop_world; set_flags_recursive
+//     (T and its subclasses); types_start_world; type_lock_allow_release;
+//     END_TYPE_LOCK. TYPE_LOCK stays held while the requester waits.
+//   type_set_abstractmethods (T.__abstractmethods__ = ...): BEGIN_TYPE_LOCK;
+//     _PyType_Modified_Unlocked; types_stop_world; type_add_flags /
+//     type_clear_flags; types_start_world; END_TYPE_LOCK. No pin: if the
+//     requester waits for the stop-the-world mutex, its detach releases
+//     TYPE_LOCK, and (gh-158195) it gets it back when the world restarts.
+//
 // Thread-safety: any attached logical thread. SetClass stops the world, so
 // it must not be called while the caller holds critical sections that other
 // threads need to reach their safe points (as in CPython).
@@ -75,6 +88,14 @@ bool IsUniquelyReferenced(const ThreadState& ts, const Object* o);
 // PyType_Modified(t). Returns false, doing nothing, for an immutable type
 // (type_setattro refuses to modify those with a TypeError).
 bool TypeModified(ThreadState& ts, Type* t);
+
+// _PyType_SetFlagsRecursive(t, mask, flags) (see the banner).
+void TypeSetFlagsRecursive(ThreadState& ts, Type* t, uint64_t mask, uint64_t flags);
+
+// The flag part of type_set_abstractmethods(t, value): IS_ABSTRACT set iff
+// `abstract` (see the banner). Returns false, doing nothing, for an immutable
+// type (type_setattro refuses with a TypeError).
+bool TypeSetAbstract(ThreadState& ts, Type* t, bool abstract);
 
 }  // namespace ftf::core
 

@@ -3,6 +3,7 @@
 
 #include "core/critical_section.h"
 
+#include "core/runtime.h"
 #include "core/thread_state.h"
 
 namespace ftf::core {
@@ -23,6 +24,14 @@ void Push(ThreadState& ts, CriticalSection* c, uintptr_t flags) {
 }
 
 // Models _PyCriticalSection_Pop: the new top, if suspended, is resumed.
+// Models the world-stopped check of _PyCriticalSection_BeginSlow and
+// _PyCriticalSection2_BeginSlow (gh-144513): while the world is stopped no
+// other thread runs, so a section begun then takes no lock, and so cannot
+// block on a mutex a stopped thread holds (e.g. one handed off to it while it
+// was parked: gh-133130). CPython reads world_stopped plainly; only the
+// requester runs while it is set, and it set it itself.
+bool WorldStopped(const ThreadState& ts) { return ts.rt != nullptr && ts.rt->stw.world_stopped.Peek() != 0; }
+
 void Pop(ThreadState& ts, CriticalSection* c, Loc loc) {
   uintptr_t prev = c->prev;
   SetTag(ts, prev);
@@ -47,6 +56,11 @@ void BeginSlow(ThreadState& ts, CriticalSection* c, Mutex* m, Loc loc) {
       return;
     }
   }
+  if (WorldStopped(ts)) {
+    c->mutex = nullptr;
+    c->prev = 0;
+    return;
+  }
   // Push first with no mutex recorded, so a suspension while blocked below
   // does not try to unlock a mutex we do not hold yet.
   c->mutex = nullptr;
@@ -61,6 +75,13 @@ void BeginSlow(ThreadState& ts, CriticalSection* c, Mutex* m, Loc loc) {
 void BeginSlow2(ThreadState& ts, CriticalSection2* c, Mutex* m1, Mutex* m2, bool is_m1_locked, Loc loc) {
   c->base.mutex = nullptr;
   c->mutex2 = nullptr;
+  if (WorldStopped(ts)) {
+    // A no-op section (End2 sees no mutex); the first mutex, if the fast
+    // path took it, is given back.
+    if (is_m1_locked) m1->Unlock(loc);
+    c->base.prev = 0;
+    return;
+  }
   Push(ts, &c->base, kCsTwoMutexes);
   if (!is_m1_locked) m1->Lock(&ts, LockFlags::kDetach, loc);
   m2->Lock(&ts, LockFlags::kDetach, loc);
@@ -189,6 +210,37 @@ void CriticalSectionResume(ThreadState& ts, Loc loc) {
   c->mutex = m1;
   if (m2 != nullptr) c2->mutex2 = m2;
   SetTag(ts, GetTag(ts) & ~kCsInactive);
+}
+
+// type_lock_prevent_release: the section keeps the mutex locked, but no
+// longer records it, so _PyCriticalSection_SuspendAll leaves it locked and
+// _PyCriticalSection_Resume does not re-lock it.
+void CriticalSectionPin(ThreadState& ts, Mutex* m) {
+  uintptr_t tag = GetTag(ts);
+  CriticalSection* c = Untag(tag);
+  if ((tag & kCsTwoMutexes) == 0) {
+    c->mutex = nullptr;
+    return;
+  }
+  auto* c2 = reinterpret_cast<CriticalSection2*>(c);
+  if (c->mutex == m) {
+    c->mutex = c2->mutex2;
+    c2->mutex2 = nullptr;
+  } else {
+    c2->mutex2 = nullptr;
+  }
+}
+
+// type_lock_allow_release: the section records the mutex again (as its
+// first, or as its second when the other one is still recorded).
+void CriticalSectionUnpin(ThreadState& ts, Mutex* m) {
+  uintptr_t tag = GetTag(ts);
+  CriticalSection* c = Untag(tag);
+  if ((tag & kCsTwoMutexes) == 0) {
+    c->mutex = m;
+    return;
+  }
+  reinterpret_cast<CriticalSection2*>(c)->mutex2 = m;
 }
 
 CriticalSection* TopCriticalSection(const ThreadState& ts) { return Untag(GetTag(ts)); }

@@ -15,7 +15,8 @@
 //           attach only the top-most one is re-acquired. Outer sections are
 //           re-acquired when they become top-most again (Pop).
 // INV-CS-3: locking a mutex already held by the top-most section is a no-op
-//           (the section is not pushed).
+//           (the section is not pushed). So is a contended section begun
+//           while the world is stopped (gh-144513): it takes no lock.
 //
 // Not RAII on purpose: Begin/End perform model accesses (scheduling points),
 // which must never run from a destructor during an abandoned run's unwinding.
@@ -69,6 +70,14 @@ bool CriticalSectionTryBegin(ThreadState& ts, CriticalSection* c, Mutex* m, Loc 
 // first mutex stays locked when the second fails.
 bool CriticalSection2TryBegin(ThreadState& ts, CriticalSection2* c, Mutex* m1, Mutex* m2,
                               bool keep_first_on_failure = false, Loc loc = Loc::Here());
+
+// type_lock_prevent_release / type_lock_allow_release (Objects/typeobject.c):
+// hide `m` from the top-most section (which must hold it) so that a detach
+// while the caller stops the world does not release it, and give it back.
+// One-mutex section: its mutex becomes nullptr; two-mutex section: `m` is
+// taken out, the other mutex stays (and is still released on detach).
+void CriticalSectionPin(ThreadState& ts, Mutex* m);
+void CriticalSectionUnpin(ThreadState& ts, Mutex* m);
 
 // Models _PyCriticalSection_SuspendAll (called by Detach).
 void CriticalSectionSuspendAll(ThreadState& ts, Loc loc = Loc::Here());

@@ -14,14 +14,20 @@
 //              mutex (modulo the window between a waiter's CAS and its park,
 //              which Park validates as CPython's _PyParkingLot_Park does).
 //
-// A thread that must wait parks through core::WaitUntil, so in fiber mode it
-// becomes non-runnable and in real-thread mode it yields. With kDetach (the
-// PyMutex_Lock default) the thread detaches while parked: its critical
-// sections are suspended and it is offline for QSBR (see thread_state.h).
+// A thread that must wait first spins (MAX_SPIN_COUNT retries, each a
+// scheduling point, while no waiter is parked yet), then parks through
+// core::WaitUntil, so in fiber mode it becomes non-runnable and in
+// real-thread mode it yields. With kDetach (the PyMutex_Lock default) the
+// thread detaches while parked: its critical sections are suspended and it
+// is offline for QSBR (see thread_state.h).
 //
-// Not modelled: the 1 ms fairness hand-off (the model has no clock; waiters
-// always barge) and the 40-iteration spin before parking. Listed in README's
-// known gaps.
+// Fairness hand-off (mutex_unpark): an unlock that wakes a waiter which has
+// waited longer than TIME_TO_BE_FAIR_NS (1 ms) leaves the byte LOCKED and
+// hands the mutex to that waiter, which owns it when it wakes, whatever it
+// does before it runs again (e.g. wait for a stop-the-world to end: the
+// gh-133130 situation). The model has no clock: whether the woken waiter
+// has waited long enough is a yes/no event of the input (InputChooses,
+// sched_hook.h), asked only when an unlock wakes a parked waiter.
 //
 // Thread-safety: all methods are safe from any logical thread.
 // Memory ordering: lock/unlock are seq_cst CASes (acquire/release suffice; CPython uses seq_cst).
@@ -39,6 +45,18 @@ struct ThreadState;
 
 inline constexpr uint8_t kLocked = 1;
 inline constexpr uint8_t kHasParked = 2;
+
+// MAX_SPIN_COUNT (Python/lock.c) of the free-threaded build on a machine
+// with more than one CPU (with one CPU CPython does not spin). The model
+// runs its logical threads as on a multi-core machine; Runtime::
+// mutex_max_spin can lower it (tests).
+inline constexpr int kMaxSpinCount = 40;
+
+// struct mutex_entry (Python/lock.c): what a parked PyMutex waiter hands the
+// unlocking thread through the parking lot.
+struct MutexEntry {
+  bool handed_off = false;  // written by the unlocking thread (mutex_unpark)
+};
 
 enum class LockFlags : uint8_t {
   kDontDetach = 0,  // _Py_LOCK_DONT_DETACH
@@ -66,15 +84,16 @@ class Mutex {
     return false;
   }
 
-  // Models PyMutex_Lock / _PyMutex_LockTimed with no timeout. `ts` may be
-  // nullptr only with kDontDetach.
+  // Models PyMutex_Lock / _PyMutex_LockTimed with no timeout. `ts` must not
+  // be nullptr once the mutex is contended.
   void Lock(ThreadState* ts, LockFlags flags = LockFlags::kDetach, Loc loc = Loc::Here()) {
     uint8_t expected = 0;
     if (bits_.CompareExchangeSeqCst(expected, kLocked, loc)) return;
     LockSlow(ts, flags, loc);
   }
 
-  // Models PyMutex_Unlock / _PyMutex_TryUnlock (fatal if not locked).
+  // Models PyMutex_Unlock / _PyMutex_TryUnlock (fatal if not locked); with
+  // parked waiters, mutex_unpark (hand-off or not: see the banner).
   void Unlock(Loc loc = Loc::Here()) {
     uint8_t expected = kLocked;
     if (bits_.CompareExchangeSeqCst(expected, 0, loc)) return;

@@ -122,6 +122,14 @@ class Runtime {
   // freed concurrently: a race CPython has too and treats as benign (see
   // heap.h). Configuration: set while no logical thread runs; kept by Reset.
   bool plain_free_list_link = true;
+  // How many times a contended PyMutex_Lock retries before it parks
+  // (MAX_SPIN_COUNT, mutex.h). Configuration: kept by Reset.
+  int mutex_max_spin = kMaxSpinCount;
+  // Whether a stop-the-world requester that blocks on the stop-the-world
+  // mutex re-acquires its suspended critical sections when it re-attaches,
+  // as CPython did before gh-158195 (stw.h; mutant_stw_resumes_sections).
+  // Configuration (the runner copies the variant's choice): kept by Reset.
+  bool stw_requester_resumes_sections = false;
   Cell<uint64_t> next_object_id{1};  // per-Runtime object ids (BlockHeader::object_id)
   // gcstate->collecting: set while a collection runs (gc.h); a second
   // gc.collect() meanwhile returns at once.

@@ -43,4 +43,9 @@ void WaitUntil(const WaitSpec& spec) {
   while (!spec.ready(spec.ctx)) std::this_thread::yield();
 }
 
+bool InputChooses(const char* what) {
+  SchedHook* h = CurrentSchedHook();
+  return h != nullptr && h->ChooseEvent(what);
+}
+
 }  // namespace ftf::core

@@ -88,6 +88,14 @@ class SchedHook {
   // pointer, a pointer handed to a structure other threads read): it may be
   // reachable by other threads from now on. Not a scheduling point.
   virtual void OnPublish(const void* p) { (void)p; }
+  // A yes/no event the modelled code cannot decide itself because the model
+  // has no clock (e.g. "has this PyMutex waiter waited longer than
+  // TIME_TO_BE_FAIR_NS?"). Not a scheduling point. The fiber executor answers
+  // from the input's schedule (FiberExecutor::Choose); other hooks say no.
+  virtual bool ChooseEvent(const char* what) {
+    (void)what;
+    return false;
+  }
 };
 
 // The installed hook, or nullptr. A plain global (not thread-local storage, not
@@ -118,6 +126,9 @@ inline void NotePublished(const void* p) {
 // Blocks the running logical thread until spec.ready holds: through the hook
 // if one is installed, otherwise by yielding the OS thread in a loop.
 void WaitUntil(const WaitSpec& spec);
+
+// The installed hook's answer to ChooseEvent(what); no hook: no.
+bool InputChooses(const char* what);
 
 }  // namespace ftf::core
 

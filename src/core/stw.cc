@@ -110,7 +110,9 @@ void Attach(ThreadState& ts) {
   Loc loc = Loc::Here();
   if (!TryAttach(ts, loc)) WaitAttach(ts, loc);
   QsbrAttach(ts);
-  if (ts.critical_section.Peek() != 0) CriticalSectionResume(ts, loc);
+  // A requester waiting for the stop-the-world mutex does not resume its
+  // sections (gh-158195; see StopTheWorld).
+  if (ts.critical_section.Peek() != 0 && !ts.stw_defer_cs_resume) CriticalSectionResume(ts, loc);
 }
 
 void Suspend(ThreadState& ts, Loc loc) {
@@ -131,7 +133,22 @@ void Suspend(ThreadState& ts, Loc loc) {
 void StopTheWorld(ThreadState& requester, Loc loc) {
   Runtime& rt = *requester.rt;
   StwState& stw = rt.stw;
+  // gh-158195: a requester that must wait for stw->mutex detaches (which
+  // suspends its critical sections) but does not re-acquire them when it
+  // re-attaches: it may own the mutex by then (a hand-off), and a thread
+  // queued behind it for the same mutex may hold one of them pinned
+  // (type_lock_prevent_release), which would deadlock. The suspended stack
+  // is set aside (so a section begun and ended during the stop does not
+  // resume it) and restored when the world restarts. Without the fix
+  // (Runtime::stw_requester_resumes_sections) re-attaching resumes them.
+  requester.stw_defer_cs_resume = !rt.stw_requester_resumes_sections;
   stw.mutex.Lock(&requester, LockFlags::kDetach, loc);
+  requester.stw_defer_cs_resume = false;
+  const uintptr_t cs = requester.critical_section.Peek();
+  if (cs != 0 && (cs & kCsInactive) != 0 && !rt.stw_requester_resumes_sections) {
+    requester.stw_saved_cs = cs;
+    requester.critical_section.Init(0);  // private to the thread: no scheduling point
+  }
   stw.head_lock.Lock(&requester, LockFlags::kDontDetach, loc);
   stw.requested.StoreRelaxed(1, loc);
   stw.requester = &requester;
@@ -174,6 +191,13 @@ void StartTheWorld(ThreadState& requester, Loc loc) {
   stw.requester = nullptr;
   stw.head_lock.Unlock(loc);
   stw.mutex.Unlock(loc);
+  // gh-158195: the sections set aside in StopTheWorld are back, their top
+  // re-acquired (which may block, now that the world runs again).
+  if (requester.stw_saved_cs != 0) {
+    requester.critical_section.Init(requester.stw_saved_cs);
+    requester.stw_saved_cs = 0;
+    CriticalSectionResume(requester, loc);
+  }
 }
 
 void SafePoint(ThreadState& ts, Loc loc) {

@@ -32,7 +32,9 @@ struct ThreadState;
 
 // Models _PyEval_StopTheWorld: on return every other live thread is
 // SUSPENDED at a safe point or while detached. The caller stays attached and
-// keeps its own critical sections.
+// keeps its own critical sections, unless it had to wait for the
+// stop-the-world mutex: then they are released while it waits and given back
+// (the top one re-acquired) only when StartTheWorld returns (gh-158195).
 void StopTheWorld(ThreadState& requester, Loc loc = Loc::Here());
 // Models _PyEval_StartTheWorld.
 void StartTheWorld(ThreadState& requester, Loc loc = Loc::Here());

@@ -80,6 +80,12 @@ struct ThreadState {
 
   // Stop-the-world (stw.h): set while this thread is parked for a STW.
   Cell<uint8_t> stw_parked{0};
+  // Owner only (stw.cc, gh-158195): while the thread waits for the
+  // stop-the-world mutex as a requester, re-attaching does not resume its
+  // critical sections; `stw_saved_cs` holds its suspended section stack
+  // (tagged top) from then until StartTheWorld restores it.
+  bool stw_defer_cs_resume = false;
+  uintptr_t stw_saved_cs = 0;
 
   ThreadStatus Status() const { return static_cast<ThreadStatus>(status.Peek()); }
 };

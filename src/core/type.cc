@@ -142,6 +142,13 @@ void TypeLockBegin(ThreadState& ts, TypeSystem& sys, CriticalSection* cs) {
 
 void TypeLockEnd(ThreadState& ts, CriticalSection* cs) { CriticalSectionEnd(ts, cs); }
 
+void TypeLockPreventRelease(ThreadState& ts, TypeSystem& sys) {
+  if (!TopSectionHolds(ts, &sys.type_lock())) Fatal("type_lock_prevent_release", "TYPE_LOCK is not held by the top section");
+  CriticalSectionPin(ts, &sys.type_lock());
+}
+
+void TypeLockAllowRelease(ThreadState& ts, TypeSystem& sys) { CriticalSectionUnpin(ts, &sys.type_lock()); }
+
 void SetVersionUnlocked(Type* t, uint32_t version) {
   if (version != 0) t->tp_versions_used.FetchAddSeqCst(1);
   t->tp_version_tag.StoreRelaxed(version);

@@ -99,6 +99,9 @@ inline constexpr uint64_t kTpFlagsPreheader = kTpFlagsManagedWeakref | kTpFlagsM
 inline constexpr int64_t kManagedDictOffset = -1;
 inline constexpr int64_t kManagedWeakrefOffset = -2 * static_cast<int64_t>(sizeof(void*));
 
+inline constexpr uint64_t kTpFlagsSequence = 1ull << 5;        // Py_TPFLAGS_SEQUENCE (abc.register)
+inline constexpr uint64_t kTpFlagsIsAbstract = 1ull << 20;     // Py_TPFLAGS_IS_ABSTRACT (__abstractmethods__)
+
 // MAX_VERSIONS_PER_CLASS (Objects/typeobject.c).
 inline constexpr uint16_t kMaxVersionsPerClass = 1000;
 // _Py_TYPE_BASE_VERSION_TAG (pycore_typeobject.h): heap types count from here;
@@ -163,6 +166,11 @@ struct Type {
   std::vector<Type*> subclasses;        // tp_subclasses (set-up only)
 
   Cell<uint32_t> tp_version_tag{0};    // 0 = no valid version
+  // The tp_flags bits that change after creation (kTpFlagsSequence,
+  // kTpFlagsIsAbstract: type_set_flags_with_mask / type_add_flags). CPython
+  // keeps them in tp_flags; apart here so `flags` stays set-up data. Written
+  // with plain stores only while the world is stopped (class_assign.h).
+  Cell<uint64_t> tp_flags_changed{0};
   Cell<uint16_t> tp_versions_used{0};
 
   bool IsHeapType() const { return (flags & kTpFlagsHeapType) != 0; }
@@ -240,6 +248,11 @@ Object* NewInstance(ThreadState& ts, Type* t);
 // block, and so detach and suspend the thread's other sections).
 void TypeLockBegin(ThreadState& ts, TypeSystem& sys, CriticalSection* cs);
 void TypeLockEnd(ThreadState& ts, CriticalSection* cs);
+// type_lock_prevent_release / type_lock_allow_release: keep TYPE_LOCK held
+// (pinned) across a stop-the-world requested inside BEGIN_TYPE_LOCK
+// (critical_section.h, CriticalSectionPin).
+void TypeLockPreventRelease(ThreadState& ts, TypeSystem& sys);
+void TypeLockAllowRelease(ThreadState& ts, TypeSystem& sys);
 
 // Models assign_version_tag (Objects/typeobject.c). The caller holds
 // TYPE_LOCK. True iff `t` has a non-zero version on return. Fails when the

@@ -222,6 +222,21 @@ std::vector<Variant> MakeVariants() {
   }
   {
     Variant x;
+    x.name = "mutant_stw_resumes_sections";
+    x.description =
+        "a stop-the-world requester that waits for the stop-the-world mutex re-acquires its critical sections when it "
+        "re-attaches (CPython before gh-158195): type_set_abstract's TYPE_LOCK, held by a type_set_flags queued "
+        "behind it with TYPE_LOCK pinned";
+    // The requester blocks on TYPE_LOCK, whose holder waits for the
+    // stop-the-world mutex only the requester could release or pass on.
+    x.expected_finding = FindingKind::kDeadlock;
+    x.fuzz_targets = {"slots_fuzzer"};
+    x.is_mutant = true;
+    x.stw_requester_resumes_sections = true;
+    add(x);
+  }
+  {
+    Variant x;
     x.name = "mutant_gc_merge_before_stop";
     x.description =
         "gc.collect() merges every thread's queued refcounts (merge_all_queued_objects) before "
@@ -266,6 +281,21 @@ std::vector<Variant> MakeVariants() {
     x.fuzz_targets = {"core_fuzzer"};
     x.is_mutant = true;
     x.gc_skips_resurrection_check = true;
+    add(x);
+  }
+  {
+    Variant x;
+    x.name = "mutant_type_lock_inside_stop";
+    x.description =
+        "type_set_flags stops the world first and then locks TYPE_LOCK, blocking even with the world stopped (the "
+        "first gh-131174, before type_lock_prevent_release and gh-144513): a TYPE_LOCK handed off to a thread parked "
+        "for the stop is never released (gh-133130)";
+    // The requester waits for a mutex owned by a suspended thread, which
+    // waits for the requester's StartTheWorld.
+    x.expected_finding = FindingKind::kDeadlock;
+    x.fuzz_targets = {"slots_fuzzer"};
+    x.is_mutant = true;
+    x.type_lock_inside_stop = true;
     add(x);
   }
   return v;

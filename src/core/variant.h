@@ -97,6 +97,15 @@ struct Variant {
   // walk climbs past a subtype that adds slots, so an instance of the base
   // can be given the subtype: a layout its block does not hold.
   bool tp_base_walk_compares_size = true;
+  // Stop-the-world (stw.h): a requester that waits for the stop-the-world
+  // mutex re-acquires its suspended critical sections when it re-attaches,
+  // as CPython did before gh-158195 (mutant_stw_resumes_sections).
+  bool stw_requester_resumes_sections = false;
+  // _PyType_SetFlagsRecursive stops the world first and then takes
+  // TYPE_LOCK with a lock that blocks even while the world is stopped, as the
+  // first version of gh-131174 did (before type_lock_prevent_release and
+  // gh-144513): mutant_type_lock_inside_stop.
+  bool type_lock_inside_stop = false;
 
   // Globals (docs/cpython-model.md §15).
   GlobalSpecializeLock global_specialize_lock = GlobalSpecializeLock::kBlocking;

@@ -56,6 +56,10 @@ constexpr std::array<OpInfo, kNumOpCodes> kOpTable = {{
      "dict_subscript (_Py_dict_lookup_threadsafe)"},
     {OpCode::kDictDelete, "DICT_DELETE", kTarget | kName, "del %t[%g]", "PyDict_DelItem"},
     {OpCode::kGcCollect, "GC_COLLECT", 0, "gc_collect", "gc.collect(): cyclic collection"},
+    {OpCode::kTypeSetFlags, "TYPE_SET_FLAGS", kType, "type_set_flags(%T)",
+     "abc.register: _PyType_SetFlagsRecursive (stop-the-world, TYPE_LOCK pinned)"},
+    {OpCode::kTypeSetAbstract, "TYPE_SET_ABSTRACT", kType, "type_set_abstract(%T)",
+     "T.__abstractmethods__ = (): type_set_abstractmethods (stop-the-world under TYPE_LOCK)"},
 }};
 
 constexpr bool TableIsIndexedByOpCode() {

@@ -77,7 +77,9 @@ enum class OpCode : uint8_t {
   kDictLoad = 22,           // rR = X[g]               dict_subscript: _Py_dict_lookup_threadsafe
   kDictDelete = 23,         // del X[g]                PyDict_DelItem
   kGcCollect = 24,          // gc_collect              gc.collect(): stop the world, merge, collect cycles
-  kMaxValue = kGcCollect,
+  kTypeSetFlags = 25,       // type_set_flags(T)       _PyType_SetFlagsRecursive (abc.register: TYPE_LOCK pinned across a stop-the-world)
+  kTypeSetAbstract = 26,    // type_set_abstract(T)    type_set_abstractmethods (TYPE_LOCK held across a stop-the-world)
+  kMaxValue = kTypeSetAbstract,
 };
 inline constexpr int kNumOpCodes = static_cast<int>(OpCode::kMaxValue) + 1;
 

@@ -205,6 +205,12 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
     case OpCode::kModifyType:
       core::TypeModified(ts, prog_types_[op.type]);
       break;
+    case OpCode::kTypeSetFlags:
+      core::TypeSetFlagsRecursive(ts, prog_types_[op.type], core::kTpFlagsSequence, core::kTpFlagsSequence);
+      break;
+    case OpCode::kTypeSetAbstract:
+      core::TypeSetAbstract(ts, prog_types_[op.type], /*abstract=*/false);
+      break;
     case OpCode::kDrop:
       if (core::StackRefIsNull(regs_[static_cast<size_t>(t)][op.reg])) obs.result = Result::kEmptyRegister;
       SetReg(ts, t, op.reg, core::kStackRefNull);

@@ -56,6 +56,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   rt_.faults.deferred_without_bias = !variant.deferred_refcount_bias;
   gc_options_.merge_before_stop = variant.gc_merge_before_stop;
   gc_options_.skip_resurrection_check = variant.gc_skips_resurrection_check;
+  rt_.stw_requester_resumes_sections = variant.stw_requester_resumes_sections;
   rt_.Reset();
   // A run that ended in a finding was abandoned before tear-down: its dicts'
   // modelled memory went with Reset; only the model structs remain.

@@ -203,6 +203,8 @@ class FiberExecutor final : public core::SchedHook {
   void WaitUntil(const core::WaitSpec& spec) override;
   void OnAllocate(const void* begin, size_t bytes, bool reused) override;
   void OnPublish(const void* p) override;
+  // Answers with Choose(): the input decides (e.g. a PyMutex hand-off).
+  bool ChooseEvent(const char* what) override;
 
   // --- scheduler side -------------------------------------------------------
   // The trace of the last run (valid until the next Run).

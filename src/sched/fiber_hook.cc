@@ -205,6 +205,11 @@ FTF_SCHED_INTERNAL void FiberExecutor::SetFocus(int ordinal) {
   key = ordinal >= 0 ? (int64_t{ordinal} << 16) : ((key >> 16) << 16) | 0xFFFF;
 }
 
+FTF_SCHED_INTERNAL bool FiberExecutor::ChooseEvent(const char* what) {
+  (void)what;
+  return Choose();
+}
+
 FTF_SCHED_INTERNAL void FiberExecutor::SetNote(uint64_t note) {
   if (cur_ >= 0) slots_[cur_].note = note;
 }

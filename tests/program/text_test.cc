@@ -184,6 +184,8 @@ TEST(Text, EveryOperationForm) {
       {"t0: r0 = o2[b1]", {.code = OpCode::kDictLoad, .target = {Target::Kind::kObject, 2}, .name = 9}},
       {"t0: del r3[g0]", {.code = OpCode::kDictDelete, .target = {Target::Kind::kRegister, 3}}},
       {"t0: gc_collect", {.code = OpCode::kGcCollect}},
+      {"t0: type_set_flags(T2)", {.code = OpCode::kTypeSetFlags, .type = 2}},
+      {"t0: type_set_abstract(T0)", {.code = OpCode::kTypeSetAbstract, .type = 0}},
   };
   static_assert(std::size(kForms) == kNumOpCodes, "one form per opcode");
   for (const auto& [line, op] : kForms) {

@@ -77,6 +77,10 @@ const MutantCase kCases[] = {
     {"mutant_gc_merge_before_stop", "tests/runner/programs/gc_merge_while_owner_runs.txt", nullptr, true},
     {"mutant_gc_ignores_resurrection", "tests/runner/programs/gc_resurrected_object_cleared.txt", "PREMATURE_FREE",
      false},
+    {"mutant_stw_resumes_sections", "tests/runner/programs/stw_requester_resumes_pinned_type_lock.txt", "DEADLOCK",
+     false},
+    {"mutant_type_lock_inside_stop", "tests/runner/programs/type_lock_handed_off_to_suspended_thread.txt", "DEADLOCK",
+     false},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
