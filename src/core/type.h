@@ -283,7 +283,7 @@ TypeLookup LookupMemberAndVersion(ThreadState& ts, Type* t, std::string_view nam
 
 // Models compatible_for_assignment(oldto, newto, "__class__") with
 // compatible_with_tp_base and same_slots_added, as CPython 3.13.5 and main
-// (docs/cpython-model.md, "Type hierarchy and layouts"): the layout-defining
+// (docs/cpython-model.md §22): the layout-defining
 // bases of both types must be the same type, or share tp_base and add the
 // same (sorted) slot names with sizes that add up; Py_TPFLAGS_INLINE_VALUES
 // and the Py_TPFLAGS_PREHEADER bits must match. Pure.

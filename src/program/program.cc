@@ -148,8 +148,7 @@ absl::Status ValidateWorld(const World& w, int threads) {
 }
 
 // The fields of a CPython 3.13 type object that compatible_for_assignment
-// reads, for a type of the world (docs/cpython-model.md, "Type hierarchy and
-// layouts"): __slots__ members follow the base's tp_basicsize; __dict__ and
+// reads, for a type of the world (docs/cpython-model.md §22): __slots__ members follow the base's tp_basicsize; __dict__ and
 // __weakref__ are managed (Py_TPFLAGS_MANAGED_DICT / _MANAGED_WEAKREF, the
 // pointers live before the object: type_new_descriptors), so they never
 // change tp_basicsize.

@@ -18,7 +18,7 @@
 // (what `__class__` assignment accepts) follows CPython's
 // compatible_for_assignment / same_slots_added (Objects/typeobject.c);
 // LayoutCompatible() states the rule over specs, the core implements it on
-// its type objects (docs/cpython-model.md, "Type hierarchy and layouts").
+// its type objects (docs/cpython-model.md §22).
 //
 // The world also says which global values have deferred reference counts
 // and which threads own the globals and builtins dicts.

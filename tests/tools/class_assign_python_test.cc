@@ -14,7 +14,7 @@
 //     slots the type adds, so there a type that adds both slots and
 //     __weakref__ is compatible with nothing but itself and its `()`
 //     subtypes (same_slots_added's size check fails): every difference must
-//     be of that kind (docs/cpython-model.md, "Type hierarchy and layouts").
+//     be of that kind (docs/cpython-model.md §22).
 
 #include <gtest/gtest.h>
 

@@ -293,7 +293,7 @@ TEST(ExportDifferential, SeedAndRegressionCorporaAgreeWithCPython) {
 // object, after the slots the type adds, so same_slots_added's size check
 // fails for any two types that add slots and __weakref__; 3.12 made it
 // managed (stored before the object), and the model follows 3.13
-// (docs/cpython-model.md, "Type hierarchy and layouts"). On such a python3
+// (docs/cpython-model.md §22). On such a python3
 // the generated programs' types drop __weakref__; the free-threaded 3.13.5
 // run checks them as generated.
 bool PythonHasInObjectWeakref(const std::string& python) {
