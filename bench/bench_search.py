@@ -42,6 +42,7 @@ ABLATIONS = [
     ("no_custom_mutator", {"FTF_CUSTOM_MUTATOR": "0"}),
     ("no_pct_focus", {"FTF_PCT_FOCUS": "0"}),
     ("no_interleaving_coverage", {"FTF_INTERLEAVING_COVERAGE": "0"}),
+    ("no_reduction", {"FTF_REDUCTION": "0"}),
 ]
 
 

@@ -113,7 +113,7 @@ for r in se["rows"] + se["ablation"]:
         positive(run["seconds"], "search %s seconds" % r["mutant"])
         need(run["seconds"] <= r["cap_s"] + 60, "search %s: a run over its cap" % r["mutant"])
 need({r["setting"] for r in se["ablation"]} >= {"baseline", "no_custom_mutator", "no_pct_focus",
-                                                "no_interleaving_coverage"}, "search: ablation settings missing")
+                                                "no_interleaving_coverage", "no_reduction"}, "search: ablation settings missing")
 need(all("goal" in g and "met" in g for g in se["goals"]) and len(se["goals"]) >= 2, "search: goals missing")
 
 core = doc["core_vs_seeds"]
