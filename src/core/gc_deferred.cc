@@ -2,9 +2,11 @@
 //
 // Kept apart from gc.cc: deferred reference counting of values is its own
 // mechanism, and these two functions are all the collector needs of it.
-// Today only type objects are deferred (type.h, SetDeferredRefcount: the
-// 3.14 encoding, ob_ref_shared biased by _Py_REF_DEFERRED), and they are not
-// tracked, so the collector never meets a deferred object yet.
+// The deferred objects of the model are type objects and function values
+// (deferred.h: ob_ref_shared biased by _Py_REF_DEFERRED). Neither is in the
+// collector's heap (the instances of the program's types), so a collection
+// never meets one yet; tear-down frees the functions (World's
+// CollectDeferredForTeardown).
 
 #include "core/gc.h"
 #include "core/object.h"
