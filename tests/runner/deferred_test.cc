@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "audit/audit_scope.h"
 #include "audit/ledger.h"
 #include "core/deferred.h"
 #include "core/object.h"
@@ -40,6 +41,24 @@ std::vector<audit::LedgerEvent> EventsOf(const audit::RefLedger& ledger, uint64_
   return out;
 }
 
+// What T1 sees of T0's register r0 and the function it points to. T1
+// reads another logical thread's state, as an auditor would: outside TSan's
+// view (fiber switches carry no happens-before edge for such a probe).
+struct RegProbe {
+  core::StackRef ref;
+  int64_t gc_refcount = -1;
+  bool live = false;
+};
+FTF_AUDIT_HOT RegProbe ProbeRegister(const World& w, int t, int r) {
+  RegProbe p;
+  p.ref = w.reg_ref(t, r);
+  if (core::Object* fn = core::StackRefBorrow(p.ref)) {
+    p.gc_refcount = core::GcRefcount(fn);
+    p.live = core::IsBlockLive(fn);
+  }
+  return p;
+}
+
 TEST(DeferredRunTest, TaggedReferenceOutlivesTheLastCountedOneMidRun) {
   const program::Program p = LoadProgram();
   sched::FiberExecutor ex;
@@ -55,12 +74,10 @@ TEST(DeferredRunTest, TaggedReferenceOutlivesTheLastCountedOneMidRun) {
       [&](int t) {
         w.RunThread(t);
         if (t == 1) {
-          r0_mid = w.reg_ref(0, 0);
-          core::Object* fn = core::StackRefBorrow(r0_mid);
-          if (fn != nullptr) {
-            gc_refcount_mid = core::GcRefcount(fn);
-            live_mid = core::IsBlockLive(fn);
-          }
+          const RegProbe probe = ProbeRegister(w, 0, 0);
+          r0_mid = probe.ref;
+          gc_refcount_mid = probe.gc_refcount;
+          live_mid = probe.live;
         }
       },
       p.schedule, sched::RunOptions());
