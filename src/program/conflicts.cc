@@ -31,6 +31,7 @@ uint8_t ValueBits(const Value& v) {
     case Value::Kind::kObject: return static_cast<uint8_t>(1u << v.index);
     case Value::Kind::kRegister: return kAnyObject;
     case Value::Kind::kFresh:
+    case Value::Kind::kFreshFn:
     case Value::Kind::kNone: return 0;  // a new object is private; None is immortal
   }
   return kAnyObject;
@@ -40,8 +41,17 @@ Touch TouchOf(const Op& op) {
   Touch t;
   switch (op.code) {
     case OpCode::kNew:
+    case OpCode::kNewDict:
     case OpCode::kYield:
-      break;  // a new instance is private to its thread until stored
+      break;  // a new instance or dict is private to its thread until stored
+    case OpCode::kDictStore:
+      t.write = TargetBits(op.target) | ValueBits(op.value);
+      break;
+    case OpCode::kDictLoad:
+    case OpCode::kDictDelete:
+      // A non-owner's first lookup marks the dict SHARED (a write).
+      t.write = TargetBits(op.target);
+      break;
     case OpCode::kStoreAttrSlot:
     case OpCode::kSetMember:
       t.write = TargetBits(op.target) | ValueBits(op.value);

@@ -121,7 +121,9 @@ TEST(DeferredRunTest, TaggedReferenceOutlivesTheLastCountedOneMidRun) {
   uint64_t clear_seq = 0;
   for (const audit::LedgerEvent& e : ev) {
     if (e.kind != audit::LedgerEventKind::kRef) continue;
-    if (e.thread == 0 && e.op_index == 1) EXPECT_FALSE(is_incref(e.op)) << core::RefOpName(e.op);
+    if (e.thread == 0 && e.op_index == 1) {
+      EXPECT_FALSE(is_incref(e.op)) << core::RefOpName(e.op);
+    }
     if (e.thread == 1 && e.op_index == 2 && t1_delete_seq == 0) t1_delete_seq = e.seq;
     if (e.thread == 0 && e.op_index == 3 && is_incref(e.op) && t0_store_seq == 0) t0_store_seq = e.seq;
     if (e.op == core::RefOp::kClearDeferred) {
