@@ -12,11 +12,14 @@
 # `b2` is a wrong value, whatever the schedule. A hang is left to the
 # faulthandler watchdog, re-armed while rounds progress: if none completes for
 # HANG seconds it dumps every thread's Python stack and exits the process.
+import collections.abc
 import faulthandler
+import gc
 import os
 import sys
 import threading
 import time
+import types
 import weakref
 
 
@@ -43,6 +46,39 @@ def tagged_shared(where):
 def tagged_fresh(where):
     # The model's `fresh`: a new object owned by the thread that makes it.
     return V(where)
+
+
+def tagged_fn(where):
+    # The model's `fresh_fn` and a `deferred` global: a new function object
+    # (CPython gives functions deferred reference counting). Its provenance
+    # is an attribute: functions have a __dict__.
+    def fn():
+        pass
+    fn.ftf_where = where
+    return fn
+
+
+def where_of(value):
+    # The place a tagged value was written to, or None for any other object.
+    if isinstance(value, V):
+        return value.where
+    if isinstance(value, types.FunctionType):
+        return getattr(value, "ftf_where", None)
+    return None
+
+
+# gc_collect: the model's finalizers run only inside a collection it asks
+# for (its `__del__` types store themselves into g7 there), so automatic
+# collection is off in programs that use it and `__del__` checks this flag.
+GC_EXPLICIT = [False]
+
+
+def gc_collect():
+    GC_EXPLICIT[0] = True
+    try:
+        gc.collect()
+    finally:
+        GC_EXPLICIT[0] = False
 
 
 def pause(seconds):
@@ -108,11 +144,12 @@ def check(hits, what, value, allowed):
     place a register's value may be written to, not checked)."""
     if allowed is None:
         return
-    if not isinstance(value, V):
+    where = where_of(value)
+    if where is None:
         # Only tagged values are ever written to a checked place.
         hits.wrong("%s returned a %s object, never written there" % (what, type(value).__name__))
-    elif value.where not in allowed:
-        hits.wrong("%s returned the value written to %s" % (what, value.where))
+    elif where not in allowed:
+        hits.wrong("%s returned the value written to %s" % (what, where))
 
 
 LEGAL = (AttributeError, TypeError, NameError, KeyError)
