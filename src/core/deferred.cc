@@ -29,7 +29,16 @@ void SetDeferred(ThreadState& ts, Object* o, bool bias) {
   }
   o->ob_gc_bits.FetchOrSeqCst(kGcBitsDeferred);  // _PyObject_SET_GC_BITS
   const intptr_t shared = bias ? RefShared(kRefDeferred, 0) : 0;
-  o->ob_ref_shared.StorePlain(shared);
+  // CPython's store is plain (`op->ob_ref_shared = ...`), although a stale
+  // lock-free reader of the block's previous object may be loading
+  // ob_ref_shared right now (_Py_TryIncRefShared): the race gh-129665 fixed
+  // in new_reference, left here (findings/20261207-set-deferred-refcount-
+  // plain-store.md). locked_deferred_fixed stores it relaxed.
+  if (ts.rt->faults.deferred_store_relaxed) {
+    o->ob_ref_shared.StoreRelaxed(shared);
+  } else {
+    o->ob_ref_shared.StorePlain(shared);
+  }
   Note(ts, o, RefOp::kSetDeferred, 0, shared);
 }
 

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "core/deferred.h"
 #include "core/heap.h"
 #include "core/object.h"
 #include "core/observer.h"
@@ -225,7 +226,7 @@ void Collector::DeduceUnreachableHeap() {
   });
   VisitHeaps([&](Object* o) {
     if (IsUnreachable(o)) {
-      GcDisableDeferredRefcount(o);
+      GcDisableDeferredRefcount(ts_, o);  // merges as CPython's does (merge_refcount(op, 0))
       MergeRefcount(o, 1);  // the worklist's reference
       Push(unreachable_, o);
       ++stats_.unreachable;

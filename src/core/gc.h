@@ -126,10 +126,8 @@ GcStats GcCollect(ThreadState& ts, GcClient& client, const GcOptions& options = 
 // (update_refs: `refcount -= _Py_REF_DEFERRED` when
 // _PyObject_HasDeferredRefcount); 0 for an ordinary object.
 intptr_t GcDeferredBias(const Object* o);
-// Models disable_deferred_refcounting for an unreachable object, so that it
-// is freed right after finalization: clears _PyGC_BITS_DEFERRED and removes
-// the bias. World stopped.
-void GcDisableDeferredRefcount(Object* o);
+// disable_deferred_refcounting itself is GcDisableDeferredRefcount
+// (deferred.h), shared with the tear-down's collection of deferred objects.
 
 }  // namespace ftf::core
 

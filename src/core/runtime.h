@@ -78,6 +78,9 @@ struct Faults {
   // copies it here): a deferred object is freed when its counted references
   // are gone, while tagged stack references still point to it.
   bool deferred_without_bias = false;
+  // _PyObject_SetDeferredRefcount's store of ob_ref_shared is relaxed, not
+  // plain (Variant::deferred_store_relaxed; the runner copies it here).
+  bool deferred_store_relaxed = false;
 };
 
 class Runtime {

@@ -66,6 +66,17 @@ std::vector<Variant> MakeVariants() {
     add(x);
   }
   {
+    // findings/20261207-set-deferred-refcount-plain-store.md.
+    Variant x;
+    x.name = "locked_deferred_fixed";
+    x.fuzz_targets = {"slots_fuzzer", "globals_fuzzer"};
+    x.description =
+        "locked + _PyObject_SetDeferredRefcount stores ob_ref_shared with a relaxed atomic store (as new_reference "
+        "does under TSan, gh-129665): a stale reader of the block's previous object no longer races with it";
+    x.deferred_store_relaxed = true;
+    add(x);
+  }
+  {
     Variant x;
     x.name = "mutant_half_migrated";
     x.fuzz_targets = {"slots_fuzzer"};
@@ -312,6 +323,12 @@ const Variant* FindVariant(const std::string& name) {
   for (const Variant& v : AllVariants())
     if (v.name == name) return &v;
   return nullptr;
+}
+
+Variant WithKnownFixes(Variant v) {
+  v.recheck_after_value_load = true;  // locked_popitem_fixed
+  v.deferred_store_relaxed = true;    // locked_deferred_fixed
+  return v;
 }
 
 const Variant& LockedVariant() { return AllVariants().front(); }

@@ -117,6 +117,12 @@ struct Variant {
   // lookup re-reads the entry's key (locked_popitem_fixed; see
   // findings/20261122-load-global-module-popitem-entry-reuse.md).
   bool recheck_after_value_load = false;
+  // _PyObject_SetDeferredRefcount sets ob_ref_shared with a relaxed atomic
+  // store, as new_reference does under TSan since gh-129665, instead of
+  // CPython's plain store, which races with a stale lock-free reader of the
+  // block's previous object (locked_deferred_fixed; see
+  // findings/20261207-set-deferred-refcount-plain-store.md).
+  bool deferred_store_relaxed = false;
 
   // QSBR (qsbr.h): _Py_qbsr_goal_reached compares a goal with wr_seq instead
   // of rd_seq, so a delayed free whose goal the write sequence has passed is
@@ -154,6 +160,12 @@ const std::vector<Variant>& AllVariants();
 const Variant* FindVariant(const std::string& name);
 // The baseline (`locked`).
 const Variant& LockedVariant();
+
+// `v` with the fixes of the bugs CPython has as it is (findings/known.json,
+// each fixed in its `locked_*_fixed` variant) applied on top: what a search
+// for bugs of `v`'s own uses, so that it does not stop at known ones
+// (FTF_KNOWN_FIXED=1 in the fuzz targets; the clean campaigns).
+Variant WithKnownFixes(Variant v);
 
 }  // namespace ftf::core
 

@@ -107,6 +107,13 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
   if (!SwitchFromEnv("FTF_REDUCTION", "0", "1", true)) {
     std::fprintf(stderr, "ftfuzz: FTF_REDUCTION=0: every core access is a scheduling point (no partial-order reduction)\n");
   }
+  if (SwitchFromEnv("FTF_KNOWN_FIXED", "0", "1", false)) {
+    // Searching for the variant's own bugs: the known CPython ones are fixed.
+    static const core::Variant* const fixed = new core::Variant(core::WithKnownFixes(*s.variant));
+    s.variant = fixed;
+    std::fprintf(stderr, "ftfuzz: FTF_KNOWN_FIXED=1: %s with the fixes of the known CPython findings (findings/known.json)\n",
+                 s.variant->name.c_str());
+  }
   s.custom_mutator = SwitchFromEnv("FTF_CUSTOM_MUTATOR", "0", "1", true);
   if (!s.custom_mutator) {
     std::fprintf(stderr, "ftfuzz: FTF_CUSTOM_MUTATOR=0: libFuzzer's byte mutator only\n");

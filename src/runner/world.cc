@@ -54,6 +54,7 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   rt_.faults.qsbr_goal_reached_reads_wr_seq = variant.qsbr_goal_reached_reads_wr_seq;
   rt_.faults.dict_resize_tests_owner = variant.dict_resize_tests_owner;
   rt_.faults.deferred_without_bias = !variant.deferred_refcount_bias;
+  rt_.faults.deferred_store_relaxed = variant.deferred_store_relaxed;
   gc_options_.merge_before_stop = variant.gc_merge_before_stop;
   gc_options_.skip_resurrection_check = variant.gc_skips_resurrection_check;
   rt_.stw_requester_resumes_sections = variant.stw_requester_resumes_sections;

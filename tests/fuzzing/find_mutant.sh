@@ -74,10 +74,13 @@ campaign() {
 # a fresh process (ThreadSanitizer's shadow keeps what earlier inputs of the
 # fuzzing process did: README, Known gaps) is printed with its input and
 # the next campaign runs; the test passes only with a crash that reproduces.
-# A clean campaign gets one run.
+# A clean campaign must run its budget with no finding, on the variant with
+# the fixes of the bugs CPython has as it is (findings/known.json) applied:
+# it checks the variant's own code, and a known CPython bug (found within
+# seconds on any variant built on `locked`) would stop it before that.
 seeds="1 2 3"
-[ "$mode" = clean ] && seeds="1"
 if [ "$mode" = clean ]; then
+  export FTF_KNOWN_FIXED=1
   campaign 1
   rc=$?
   summary="$(finding "$work/log" summary)"
@@ -85,7 +88,8 @@ if [ "$mode" = clean ]; then
     tail -n 80 "$work/log"
     fail "$variant under $san: expected a clean run of $runs executions, got exit $rc: ${summary:-no ftfuzz SUMMARY}"
   fi
-  echo "PASS: $variant clean under $san for $(grep -E 'stat::number_of_executed_units' "$work/log" | awk '{print $2}') executions"
+  grep -q 'FTF_KNOWN_FIXED=1' "$work/log" || fail "the fuzz target did not announce FTF_KNOWN_FIXED=1"
+  echo "PASS: $variant (with the known CPython fixes) clean under $san for $(grep -E 'stat::number_of_executed_units' "$work/log" | awk '{print $2}') executions"
   exit 0
 fi
 
