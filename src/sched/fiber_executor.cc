@@ -95,7 +95,11 @@ RunResult FiberExecutor::Run(int num_threads, const ThreadBody& body, const prog
                              const RunOptions& options) {
   if (num_threads < 1 || num_threads > kMaxThreads) Fatal("num_threads out of range");
   if (in_run_ || core::CurrentSchedHook() != nullptr) Fatal("Run while a run is in progress or a hook is installed");
-  EnsureFibers(num_threads);
+  // Under TSan every run starts from the same sanitizer state
+  // (glue::ForgetHistory): all fibers exist before the first run too, since a
+  // fiber created inside a run would start it from a different one.
+  EnsureFibers(FTF_SCHED_TSAN ? kMaxThreads : num_threads);
+  glue::ForgetHistory();
 
   // --- set-up (all of it happens before the logical threads start) ---------
   in_run_ = true;

@@ -34,8 +34,10 @@
 // so the trace lists accesses in the order they are performed), a Yield, or a
 // block. Each thread can carry a note (SetNote) that every step records.
 //
-// Fibers are created on first need (up to kMaxThreads) and reused by every
-// later Run: creating a TSan fiber costs ~35 us. When the running thread keeps
+// Fibers are created on first need (up to kMaxThreads; under TSan all of
+// them in the first Run, which then starts every run from the same sanitizer
+// state: glue::ForgetHistory) and reused by every later Run: creating a TSan
+// fiber costs ~35 us. When the running thread keeps
 // running, a scheduling point costs no context switch at all; otherwise the
 // fiber switches directly to the next fiber (the scheduler context is entered
 // only at the start and end of a run, to grow the full trace, and on a

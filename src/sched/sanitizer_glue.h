@@ -88,6 +88,7 @@ void __tsan_switch_to_fiber(void* fiber, unsigned flags);
 void __tsan_set_fiber_name(void* fiber, const char* name);
 void __tsan_acquire(void* addr);
 void __tsan_release(void* addr);
+void __tsan_flush_memory(void);
 void __tsan_ignore_thread_begin(void);
 void __tsan_ignore_thread_end(void);
 void AnnotateIgnoreSyncBegin(const char* file, int line);
@@ -118,6 +119,24 @@ FTF_SCHED_INTERNAL inline void Acquire(void* token) {
   __tsan_acquire(token);
 #else
   (void)token;
+#endif
+}
+
+// Forgets everything ThreadSanitizer knows about the past: every shadow cell,
+// every sync object's clock, every thread's clock and trace position (each
+// thread starts a fresh trace part at its next event and re-attaches to a
+// TSan slot in the order threads next run). Called before every run, it
+// makes what TSan reports depend on the run alone. Without it, detection
+// depends on the process's history: a location's shadow keeps only four
+// accesses, and which one a new access evicts is chosen from the thread's
+// trace position, so the same race was reported in the first run of a
+// process and missed in the third, or the reverse, once an unrelated change
+// moved an allocation. A crash file from a long fuzzing process then need
+// not reproduce in a fresh one. A race spanning two runs is no race of
+// either program, so nothing real is lost.
+FTF_SCHED_INTERNAL inline void ForgetHistory() {
+#if FTF_SCHED_TSAN
+  __tsan_flush_memory();
 #endif
 }
 

@@ -190,7 +190,7 @@ TEST(FiberExecutorTest, ThousandReplaysGiveTheSameTraceHash) {
       ASSERT_EQ(w.seen, first_seen) << "replay " << i;
     }
   }
-  EXPECT_EQ(ex.fibers_created(), 4);
+  EXPECT_EQ(ex.fibers_created(), testing::FibersAfterRunsOf(4));
 }
 
 uint64_t WorkloadHash() {
@@ -241,11 +241,11 @@ TEST(FiberExecutorTest, FibersAreReusedAcrossRuns) {
     RunResult r = ex.Run(n, [&](int t) { c.Body(t, 5); }, Direct(testing::RandomBytes(i, 8)));
     ASSERT_EQ(r.outcome, Outcome::kOk);
   }
-  EXPECT_EQ(ex.fibers_created(), 4);
-  EXPECT_EQ(Fiber::TotalCreated() - before, 4u);
+  EXPECT_EQ(ex.fibers_created(), testing::FibersAfterRunsOf(4));
+  EXPECT_EQ(Fiber::TotalCreated() - before, static_cast<uint64_t>(testing::FibersAfterRunsOf(4)));
   // More threads later: only the missing fibers are created.
   ex.Run(6, [&](int t) { c.Body(t, 2); }, Direct({}));
-  EXPECT_EQ(Fiber::TotalCreated() - before, 6u);
+  EXPECT_EQ(Fiber::TotalCreated() - before, static_cast<uint64_t>(testing::FibersAfterRunsOf(6)));
 }
 
 TEST(FiberExecutorTest, NotesAreAttachedToSteps) {
