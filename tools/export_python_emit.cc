@@ -128,6 +128,11 @@ std::string Body(int t, const Op& op, int64_t created) {
     case OpCode::kBuiltinDelete: return absl::StrCat("    del B[", Gname(op), "]\n    return _NOLOAD\n");
     case OpCode::kQuiescent: return "    pass  # quiescent: no Python-level equivalent (eval breaker, QSBR)\n    return _NOLOAD\n";
     case OpCode::kYield: return "    pass  # yield: a scheduling point only\n    return _NOLOAD\n";
+    case OpCode::kStartThread:
+      // The export starts every thread of a round together; a later start
+      // changes no Python-visible result (docs/export.md).
+      return absl::StrCat("    pass  # start t", op.thread,
+                          ": every thread is already started (threading.Thread.start)\n    return _NOLOAD\n");
     case OpCode::kNewDict:
       return absl::StrCat("    o = {}\n", created > 0 ? absl::StrCat("    W.OBJ[", created, "] = o\n") : "", "    ", reg,
                           " = o\n    return _NOLOAD\n");

@@ -342,6 +342,7 @@ class Minimizer {
     zero(program::kFieldSlot, &Op::slot);
     zero(program::kFieldName, &Op::name);
     zero(program::kFieldReg, &Op::reg);
+    zero(program::kFieldThread, &Op::thread);
     // Any operation may turn into a plain yield (a scheduling point only).
     if (code != OpCode::kYield) add(Op{});
     return out;

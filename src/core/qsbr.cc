@@ -21,8 +21,15 @@ uint64_t PollScan(ThreadState& ts) {
   FenceSeqCst();
   uint64_t min_seq = rt.qsbr.wr_seq.LoadSeqCst();
   if (!rt.faults.qsbr_poll_ignores_threads) {
-    for (int i = 0; i < rt.num_threads(); ++i) {
-      uint64_t seq = rt.thread(i).qsbr_seq.LoadSeqCst();
+    // shared->array and shared->size are read without the mutex: only a
+    // grow with the world stopped replaces them, and the scanning thread is
+    // attached (docs/cpython-model.md §23). In a run that cannot grow the
+    // array they are constant: no scheduling point (QsbrShared::growable).
+    QsbrShared& q = rt.qsbr;
+    const QsbrPad* array = q.growable ? q.array.LoadPlain() : q.array.Peek();
+    const int32_t size = q.growable ? q.size.LoadPlain() : q.size.Peek();
+    for (int32_t i = 0; i < size; ++i) {
+      uint64_t seq = array[i].seq.LoadSeqCst();
       if (seq != kQsbrOffline && QsbrLt(seq, min_seq)) min_seq = seq;
     }
   }
@@ -82,14 +89,14 @@ void ProcessQueue(ThreadState& ts, std::vector<DelayedItem>& queue, size_t& rd) 
 
 void QsbrAttach(ThreadState& ts) {
   uint64_t seq = ts.rt->qsbr.wr_seq.LoadAcquire();  // _Py_qsbr_shared_current
-  ts.qsbr_seq.StoreSeqCst(seq);                     // needs seq_cst: pairs with the scan's fence
+  ts.qsbr->seq.StoreSeqCst(seq);                    // needs seq_cst: pairs with the scan's fence
 }
 
-void QsbrDetach(ThreadState& ts) { ts.qsbr_seq.StoreRelease(kQsbrOffline); }
+void QsbrDetach(ThreadState& ts) { ts.qsbr->seq.StoreRelease(kQsbrOffline); }
 
 void QsbrQuiescentState(ThreadState& ts) {
   uint64_t seq = ts.rt->qsbr.wr_seq.LoadAcquire();
-  ts.qsbr_seq.StoreRelease(seq);
+  ts.qsbr->seq.StoreRelease(seq);
 }
 
 uint64_t QsbrAdvance(Runtime& rt) { return rt.qsbr.wr_seq.FetchAddSeqCst(kQsbrIncr) + kQsbrIncr; }

@@ -69,10 +69,44 @@ inline constexpr size_t kWorkItemsPerChunk = 254;  // WORK_ITEMS_PER_CHUNK
 constexpr bool QsbrLt(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) < 0; }
 constexpr bool QsbrLeq(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) <= 0; }
 
+inline constexpr int32_t kQsbrMinArraySize = 8;  // MIN_ARRAY_SIZE
+
+// One entry of the QSBR thread array (models struct _qsbr_pad /
+// _qsbr_thread_state). `seq` is what the poll scan reads; the other fields
+// are guarded by QsbrShared::mutex (and written by the grower only with the
+// world stopped).
+struct QsbrPad {
+  Cell<uint64_t> seq{kQsbrOffline};
+  ThreadState* tstate = nullptr;  // the registered thread, or nullptr
+  bool allocated = false;         // reserved (possibly not registered yet)
+  int32_t freelist_next = -1;     // next free entry's index, -1 = none
+};
+
 // Models struct _qsbr_shared plus the interpreter's mem_free_queue.
 struct QsbrShared {
+  QsbrShared() = default;
+  ~QsbrShared() { delete[] array.Peek(); }
+  QsbrShared(const QsbrShared&) = delete;
+  QsbrShared& operator=(const QsbrShared&) = delete;
+
   Cell<uint64_t> wr_seq{kQsbrInitial};
   Cell<uint64_t> rd_seq{kQsbrInitial};
+
+  // The per-thread array (docs/cpython-model.md §23): `array` and `size` are
+  // read by the poll scan without a lock and replaced by grow_thread_array
+  // with the world stopped; the free list and the entries' tstate/allocated
+  // fields are guarded by `mutex` (shared->mutex).
+  Mutex mutex;
+  Cell<QsbrPad*> array{nullptr};
+  Cell<int32_t> size{0};
+  int32_t freelist = -1;  // guarded by mutex
+  // Whether this run can change the array (set while no logical thread
+  // runs: the program starts a thread). In a run that cannot, the array and
+  // its size are constant from the first operation on, so the scan reads
+  // them with no scheduling point (they can neither race nor differ) and
+  // exiting threads keep their entries (nobody reserves one after them);
+  // such programs schedule exactly as before thread starts existed.
+  bool growable = false;
 
   // Advance policy knobs (configuration; set while no logical thread runs).
   uint32_t deferred_limit = 10;          // QSBR_DEFERRED_LIMIT
@@ -124,6 +158,29 @@ void ProcessDelayed(ThreadState& ts);
 // Models _PyMem_AbandonDelayed: move this thread's pending items to the
 // shared queue, where the other threads' ProcessDelayed finishes them.
 void AbandonDelayed(ThreadState& ts);
+
+// --- the thread array (qsbr_threads.cc; docs/cpython-model.md §23) -------
+
+// Lays the array out afresh with one entry per thread whose `registered[i]`
+// is set, in index order, size exactly their count (so the next reserve
+// grows it), and points each such thread's `qsbr` at its entry; every other
+// thread has none. Set-up only (no logical thread runs): no scheduling point.
+void QsbrLayOutArray(Runtime& rt, const std::vector<bool>& registered);
+// Models _Py_qsbr_reserve, run by the thread creating another (`parent`,
+// attached): under shared->mutex take a free entry; with none, stop the
+// world, grow the array (grow_thread_array: double, copy, re-point every
+// registered thread's `qsbr`, free the old array) and start it again.
+// Returns the entry's index (the array may move before it is registered).
+int32_t QsbrReserve(ThreadState& parent);
+// Models _Py_qsbr_register: under shared->mutex, entry `index` becomes
+// `child`'s (child->qsbr points at it).
+void QsbrRegister(ThreadState& parent, ThreadState& child, int32_t index);
+// Models _Py_qsbr_unregister (the end of tstate_delete_common): under
+// shared->mutex, re-read the thread's entry (the array may have moved while
+// it waited) and push it onto the free list. The thread is detached (its
+// seq is 0) and no longer in the thread list, so it takes the mutex without
+// detaching. Only in growable runs (see QsbrShared::growable).
+void QsbrUnregister(ThreadState& ts);
 
 // Thread exit, memory part (models the FT steps of PyThreadState_Clear):
 // BrcRemoveThread (drain the merge queue until empty, leave the BRC table),

@@ -43,6 +43,9 @@ Runtime::Runtime(int num_threads) {
     ts->heap = heaps_.back().get();
     threads_.push_back(std::move(ts));
   }
+  // Every thread has its QSBR entry from the start (a World lays the array
+  // out again for a program that creates threads during the run).
+  QsbrLayOutArray(*this, std::vector<bool>(threads_.size(), true));
   none_ = NewStaticObject(*this, 0);
   permanent_static_blocks_ = static_blocks_.size();
   first_dynamic_id_ = next_object_id.Peek();
@@ -93,6 +96,7 @@ void Runtime::Reset() {
   new (&qsbr) QsbrShared();
   qsbr.deferred_limit = deferred_limit;
   qsbr.free_mem_limit = free_mem_limit;
+  QsbrLayOutArray(*this, std::vector<bool>(threads_.size(), true));
 
   // Static objects made during the input go; the constructor's stay.
   for (size_t i = permanent_static_blocks_; i < static_blocks_.size(); ++i) std::free(static_blocks_[i]);

@@ -81,6 +81,11 @@ struct Faults {
   // _PyObject_SetDeferredRefcount's store of ob_ref_shared is relaxed, not
   // plain (Variant::deferred_store_relaxed; the runner copies it here).
   bool deferred_store_relaxed = false;
+  // _Py_qsbr_reserve grows the QSBR thread array under shared->mutex alone,
+  // without stopping the world (Variant::qsbr_grow_without_stop; the runner
+  // copies it here): pollers and attaching threads may still use the old
+  // array, which is freed at once.
+  bool qsbr_grow_without_stop = false;
 };
 
 class Runtime {

@@ -240,6 +240,10 @@ void ThreadExit(ThreadState& ts, Loc loc) {
   if (stw.requested.LoadRelaxed(loc) != 0 && state != S(ThreadStatus::kSuspended)) DecrementCountdown(stw, loc);
   ts.status.StoreSeqCst(S(ThreadStatus::kExited), loc);
   stw.head_lock.Unlock(loc);
+  // _Py_qsbr_unregister, last in tstate_delete_common. In a run that never
+  // reserves an entry after the start nobody could reuse it, so it is kept
+  // (QsbrShared::growable): such runs schedule as before.
+  if (ts.rt->qsbr.growable) QsbrUnregister(ts);
 }
 
 }  // namespace ftf::core

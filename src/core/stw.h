@@ -51,8 +51,23 @@ void SafePoint(ThreadState& ts, Loc loc = Loc::Here());
 
 // Thread birth and death (models new_threadstate + _PyThreadState_Bind +
 // attach, and PyThreadState_Clear/_PyThreadState_DeleteCurrent).
+// ThreadStart is for a thread that exists before the program's operations
+// run (its QSBR entry and BRC registration are the Runtime's set-up);
+// ThreadExit unregisters the QSBR entry in runs that can grow the array.
 void ThreadStart(ThreadState& ts, Loc loc = Loc::Here());
 void ThreadExit(ThreadState& ts, Loc loc = Loc::Here());
+
+// A thread created by another during the run (docs/cpython-model.md §23).
+// The parent's half (models new_threadstate): reserve a QSBR entry (which
+// may stop the world to grow the array), add the child to the thread list
+// under HEAD_LOCK (SUSPENDED if a stop-the-world is requested, else
+// DETACHED) and register the entry. `child` must be NotStarted, with no
+// QSBR entry and not in the BRC table. (qsbr_threads.cc)
+void ThreadCreate(ThreadState& parent, ThreadState& child, Loc loc = Loc::Here());
+// The child's half, on its own thread once the parent is done (models
+// bind_tstate's _Py_brc_init_thread, then _PyThreadState_Attach, which
+// waits while the thread is SUSPENDED).
+void ThreadBindAndAttach(ThreadState& ts, Loc loc = Loc::Here());
 
 }  // namespace ftf::core
 

@@ -9,7 +9,8 @@
 //
 // Thread-safety: fields marked "owner" are touched only by the logical thread
 // itself; the others are Cells, read by other threads (stop-the-world reads
-// `status`, BRC pushes onto `brc_queue` under `brc_mutex`, QSBR polls `qsbr_seq`).
+// `status`, BRC pushes onto `brc_queue` under `brc_mutex`, QSBR polls the
+// sequence in the thread's slot of the QSBR array, `qsbr->seq`).
 
 #ifndef FTF_CORE_THREAD_STATE_H_
 #define FTF_CORE_THREAD_STATE_H_
@@ -25,6 +26,7 @@ namespace ftf::core {
 class Heap;
 class Runtime;
 struct Object;
+struct QsbrPad;
 
 // Models _Py_THREAD_DETACHED / ATTACHED / SUSPENDED (pycore_pystate.h), plus
 // the states before start and after exit.
@@ -56,9 +58,14 @@ struct ThreadState {
   // section, models tstate->critical_section.
   Cell<uintptr_t> critical_section{0};
 
-  // QSBR (qsbr.h): models _qsbr_thread_state.seq (0 = offline) and the
-  // thread's private delayed-free queue (owner only).
-  Cell<uint64_t> qsbr_seq{0};
+  // QSBR (qsbr.h): the thread's slot in the QSBR array (models
+  // tstate->qsbr; its `seq` is _qsbr_thread_state.seq, 0 = offline) and the
+  // thread's private delayed-free queue (owner only). The pointer is read by
+  // its thread without synchronization, as in CPython: it is written by
+  // _Py_qsbr_register before the thread runs and by grow_thread_array only
+  // while the world is stopped (docs/cpython-model.md §23). nullptr while
+  // the thread has no slot (not created yet, or exited and unregistered).
+  QsbrPad* qsbr = nullptr;
   std::vector<DelayedItem> delayed;
   size_t delayed_rd = 0;              // first unprocessed item of `delayed` (a chunk's rd_idx)
   uint32_t qsbr_deferred_count = 0;   // _qsbr_thread_state.deferred_count (owner only)

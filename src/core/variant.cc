@@ -309,6 +309,26 @@ std::vector<Variant> MakeVariants() {
     x.type_lock_inside_stop = true;
     add(x);
   }
+  {
+    Variant x;
+    x.name = "mutant_qsbr_grow_without_stop";
+    x.description =
+        "_Py_qsbr_reserve grows the QSBR thread array (grow_thread_array) under shared->mutex alone, without "
+        "_PyEval_StopTheWorld: a thread started while others run replaces the array and the threads' tstate->qsbr "
+        "pointers, and frees the old array, under a poll scan or a thread attaching or reporting a quiescent state";
+    // Under TSan the grower's plain write of a running thread's qsbr pointer
+    // (or its free of the old array) races with that thread's read (or a
+    // poller's scan). Without TSan: ASan's use after free of the old array,
+    // or a quiescent state written into it and lost, so a delayed free
+    // happens under a reader (the ledger).
+    x.expected_finding = FindingKind::kAsan;
+    x.expected_finding_tsan = FindingKind::kDataRace;
+    x.also_found_as = {FindingKind::kUseAfterFree, FindingKind::kPrematureFree};
+    x.fuzz_targets = {"core_fuzzer"};
+    x.is_mutant = true;
+    x.qsbr_grow_without_stop = true;
+    add(x);
+  }
   return v;
 }
 

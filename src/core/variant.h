@@ -146,6 +146,10 @@ struct Variant {
   // skips handle_resurrected_objects (mutant_gc_ignores_resurrection).
   bool gc_merge_before_stop = false;
   bool gc_skips_resurrection_check = false;
+  // Threads started during the run (qsbr.h, docs/cpython-model.md §23):
+  // _Py_qsbr_reserve grows the QSBR thread array under shared->mutex alone,
+  // without stopping the world (mutant_qsbr_grow_without_stop).
+  bool qsbr_grow_without_stop = false;
 };
 
 // The finding a mutant must produce in a build with (under_tsan) or without

@@ -97,6 +97,12 @@ Touch TouchOf(const Op& op) {
       // Processing delayed frees releases retired dict keys under readers.
       t.write = kGlobals | kBuiltins;
       break;
+    case OpCode::kStartThread:
+      // Touches no object of the program; it may replace the QSBR array
+      // that every poll for retired dict keys scans (and stops the world to
+      // do so): it meets what quiescent meets (docs/cpython-model.md §23).
+      t.write = kGlobals | kBuiltins;
+      break;
     default:
       t.read = t.write = kEverything;
       break;

@@ -132,6 +132,7 @@ Op DecodeOp(const Bytes& r) {
     }
   }
   if (fields & kFieldReg) op.reg = r[layout::kRecValueOrReg] % kNumRegisters;
+  if (fields & kFieldThread) op.thread = r[layout::kRecSiteOrType] % kMaxThreads;
   return op;
 }
 

@@ -83,6 +83,7 @@ void EncodeOp(int thread, const Op& op, std::vector<uint8_t>& out) {
     }
   }
   if (fields & kFieldReg) r[layout::kRecValueOrReg] = op.reg;
+  if (fields & kFieldThread) r[layout::kRecSiteOrType] = op.thread;
   out.insert(out.end(), r, r + layout::kRecordSize);
 }
 

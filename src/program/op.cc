@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint8_t kSite = kFieldSite, kType = kFieldType, kTarget = kFieldTarget,
                   kSlot = kFieldSlot, kName = kFieldName, kValue = kFieldValue,
-                  kReg = kFieldReg;
+                  kReg = kFieldReg, kThread = kFieldThread;
 
 // Indexed by OpCode. The text patterns must stay unambiguous against each
 // other (text_parse.cc tries them all and requires exactly one match).
@@ -60,6 +60,8 @@ constexpr std::array<OpInfo, kNumOpCodes> kOpTable = {{
      "abc.register: _PyType_SetFlagsRecursive (stop-the-world, TYPE_LOCK pinned)"},
     {OpCode::kTypeSetAbstract, "TYPE_SET_ABSTRACT", kType, "type_set_abstract(%T)",
      "T.__abstractmethods__ = (): type_set_abstractmethods (stop-the-world under TYPE_LOCK)"},
+    {OpCode::kStartThread, "START_THREAD", kThread, "start %k",
+     "threading.Thread.start(): create a later thread (QSBR reserve, may grow under stop-the-world)"},
 }};
 
 constexpr bool TableIsIndexedByOpCode() {

@@ -79,7 +79,8 @@ enum class OpCode : uint8_t {
   kGcCollect = 24,          // gc_collect              gc.collect(): stop the world, merge, collect cycles
   kTypeSetFlags = 25,       // type_set_flags(T)       _PyType_SetFlagsRecursive (abc.register: TYPE_LOCK pinned across a stop-the-world)
   kTypeSetAbstract = 26,    // type_set_abstract(T)    type_set_abstractmethods (TYPE_LOCK held across a stop-the-world)
-  kMaxValue = kTypeSetAbstract,
+  kStartThread = 27,        // start tK                threading.Thread(...).start() of a later thread tK
+  kMaxValue = kStartThread,
 };
 inline constexpr int kNumOpCodes = static_cast<int>(OpCode::kMaxValue) + 1;
 
@@ -115,6 +116,7 @@ enum OpField : uint8_t {
   kFieldName = 1 << 4,
   kFieldValue = 1 << 5,
   kFieldReg = 1 << 6,
+  kFieldThread = 1 << 7,
 };
 
 struct Op {
@@ -127,6 +129,8 @@ struct Op {
   Value value{};      // V (kStoreAttrSlot, kSetMember, kGlobalStore, kGlobalInsert, kBuiltinStore)
   uint8_t reg = 0;    // rR: destination (kNew, loads, kGetMember, kGlobalPopItem) or
                       // source (kMoveToSlot, kDrop)
+  uint8_t thread = 0; // tK: the thread kStartThread starts (any index < kMaxThreads;
+                      // the semantics make a start of no later thread a no-op)
   bool operator==(const Op&) const = default;
 };
 
@@ -138,7 +142,7 @@ struct OpInfo {
   uint8_t fields;        // OpField bits
   // Text form of the operation body (after "tN sM:" or "tN:"), with
   // placeholders %t target, %T type, %s slot, %g global name, %v value,
-  // %r register. Printing substitutes them; parsing matches the tokens.
+  // %r register, %k thread. Printing substitutes them; parsing matches the tokens.
   const char* text;
   const char* what;      // the comment printed after the operation: what it models
 };

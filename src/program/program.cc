@@ -65,6 +65,7 @@ absl::Status ValidateOp(const Op& op, int thread, int index) {
       {kFieldName, op.name < kNumNames, op.name == def.name, "name"},
       {kFieldValue, value_ok, op.value == def.value, "value"},
       {kFieldReg, op.reg < kNumRegisters, op.reg == def.reg, "register"},
+      {kFieldThread, op.thread < kMaxThreads, op.thread == def.thread, "thread"},
   };
   // A field the opcode uses must be in range; one it does not use must hold
   // its default (so operator== compares meaning, and Encode can invert).
@@ -194,6 +195,21 @@ int InheritedSlots(const World& w, int t) {
 int DictOwnerThread(const World& w, bool builtins) {
   const int shift = builtins ? layout::kBuiltinsOwnerShift : layout::kGlobalsOwnerShift;
   return ((w.owners >> shift) & layout::kOwnerMask) - 1;
+}
+
+uint8_t StartedThreads(const Program& p) {
+  const int n = static_cast<int>(p.threads.size());
+  uint8_t mask = 0;
+  for (int j = 0; j < n; ++j) {
+    for (const Op& op : p.threads[static_cast<size_t>(j)].ops) {
+      if (op.code == OpCode::kStartThread && op.thread > j && op.thread < n) mask |= static_cast<uint8_t>(1u << op.thread);
+    }
+  }
+  for (bool builtins : {false, true}) {
+    const int owner = DictOwnerThread(p.world, builtins);
+    if (owner >= 0 && owner < n) mask &= static_cast<uint8_t>(~(1u << owner));
+  }
+  return mask;
 }
 
 bool LayoutCompatible(const World& w, int a, int b) {

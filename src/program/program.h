@@ -161,6 +161,17 @@ int InheritedSlots(const World& w, int t);
 // thread, else the logical thread's index.
 int DictOwnerThread(const World& w, bool builtins);
 
+// The threads the program itself starts (bit K set = thread tK), by
+// `start tK` (OpCode::kStartThread): tK exists, an EARLIER thread tj (j < K)
+// has such an operation, and tK owns neither dict of the world (an owner
+// ran before the program: it made the dict). Such a thread does not exist
+// until the first of those operations runs; every other thread starts with
+// the program. Because a thread is started only by an earlier one, every
+// started thread is eventually started (t0 always runs), whatever the
+// schedule. A `start` of any other index (itself, an earlier thread, one
+// the program does not have, one already started) is a no-op.
+uint8_t StartedThreads(const Program& p);
+
 // `o.__class__ = T_b` for an instance o of T_a succeeds in CPython 3.13 and
 // main (compatible_for_assignment; see the banner). A specification over
 // specs, for tests; the core decides on its own type objects.

@@ -92,6 +92,7 @@ bool Match(const Pattern& pat, const Tokens& body, Op& op) {
       case 'g': { auto g = GlobalOf(tok); if (!g) return false; op.name = static_cast<uint8_t>(*g); break; }
       case 'v': { auto v = ValueOf(tok); if (!v) return false; op.value = *v; break; }
       case 'r': { auto r = Indexed(tok, "r", kNumRegisters); if (!r) return false; op.reg = static_cast<uint8_t>(*r); break; }
+      case 'k': { auto k = Indexed(tok, "t", kMaxThreads); if (!k) return false; op.thread = static_cast<uint8_t>(*k); break; }
       default: return false;
     }
   }

@@ -74,6 +74,7 @@ std::string OpText(const Op& op) {
       case 'g': out += GlobalName(op.name); break;
       case 'v': out += ValueText(op.value); break;
       case 'r': absl::StrAppend(&out, "r", op.reg); break;
+      case 'k': absl::StrAppend(&out, "t", op.thread); break;
       default: out += '%'; out += pattern[i]; break;
     }
   }

@@ -34,9 +34,28 @@ int64_t IdOf(const core::Runtime& rt, const core::Object* o) {
 
 }  // namespace
 
+namespace {
+
+struct LaunchWait {
+  const core::Cell<uint8_t>* launched;
+};
+bool Launched(const void* ctx) { return static_cast<const LaunchWait*>(ctx)->launched->Peek() != 0; }
+
+}  // namespace
+
 void World::RunThread(int t) {
   core::ThreadState& ts = rt_.thread(t);
-  core::ThreadStart(ts);
+  if ((started_by_program_ & (1u << t)) != 0) {
+    // Not created yet: wait for an earlier thread's `start tK`, which made
+    // the thread state (core::ThreadCreate), then bind and attach.
+    const core::Cell<uint8_t>& launched = launched_[static_cast<size_t>(t)];
+    LaunchWait w{&launched};
+    core::WaitUntil(core::WaitSpec{"thread start (not started yet)", &launched, &Launched, &w, core::Loc::Here()});
+    (void)launched.LoadAcquire();
+    core::ThreadBindAndAttach(ts);
+  } else {
+    core::ThreadStart(ts);
+  }
   const auto& ops = prog_->threads[static_cast<size_t>(t)].ops;
   for (size_t i = 0; i < ops.size(); ++i) {
     const program::Op& op = ops[i];
@@ -64,6 +83,14 @@ void World::RunThread(int t) {
   ledger_.BeginOp(t, -1, 0xFF);
   for (int r = 0; r < program::kNumRegisters; ++r) SetReg(ts, t, r, core::kStackRefNull);
   core::ThreadExit(ts);
+}
+
+void World::StartThread(core::ThreadState& ts, int t, int k, Observation& obs) {
+  (void)obs;  // a start that does nothing (program::StartedThreads) is still kOk
+  if (k <= t || k >= program::kMaxThreads || (started_by_program_ & (1u << k)) == 0) return;
+  if (start_claimed_[static_cast<size_t>(k)].exchange(1, std::memory_order_relaxed) != 0) return;
+  core::ThreadCreate(ts, rt_.thread(k));
+  launched_[static_cast<size_t>(k)].StoreRelease(1);  // PyThread_start_new_thread
 }
 
 core::Object* World::Target(int t, const program::Target& target) const {
@@ -292,6 +319,9 @@ void World::Execute(core::ThreadState& ts, int t, const program::Op& op, Observa
       break;
     case OpCode::kGcCollect:  // gc.collect() (core/gc.h); the finalizers are World::Finalize
       core::GcCollect(ts, *this, gc_options_);
+      break;
+    case OpCode::kStartThread:
+      StartThread(ts, t, op.thread, obs);
       break;
   }
 }

@@ -58,7 +58,27 @@ void World::Build(const program::Program& p, const core::Variant& variant, bool 
   gc_options_.merge_before_stop = variant.gc_merge_before_stop;
   gc_options_.skip_resurrection_check = variant.gc_skips_resurrection_check;
   rt_.stw_requester_resumes_sections = variant.stw_requester_resumes_sections;
+  rt_.faults.qsbr_grow_without_stop = variant.qsbr_grow_without_stop;
   rt_.Reset();
+  // Threads the program starts itself do not exist yet: no QSBR entry (the
+  // array holds exactly the others, so the first start grows it), not in
+  // the BRC table, not in the thread list (NotStarted). Exits then give
+  // their entries back (docs/cpython-model.md §23).
+  started_by_program_ = program::StartedThreads(p);
+  for (int t = 0; t < program::kMaxThreads; ++t) {
+    launched_[static_cast<size_t>(t)].Init(0);
+    start_claimed_[static_cast<size_t>(t)].store(0, std::memory_order_relaxed);
+  }
+  if (started_by_program_ != 0) {
+    std::vector<bool> registered(static_cast<size_t>(rt_.num_threads()), true);
+    for (int t = 0; t < program::kMaxThreads; ++t) {
+      if ((started_by_program_ & (1u << t)) == 0) continue;
+      registered[static_cast<size_t>(t)] = false;
+      rt_.thread(t).brc_registered.Init(0);
+    }
+    core::QsbrLayOutArray(rt_, registered);
+    rt_.qsbr.growable = true;
+  }
   // A run that ended in a finding was abandoned before tear-down: its dicts'
   // modelled memory went with Reset; only the model structs remain.
   if (globals_ != nullptr) core::DictDiscard(globals_);

@@ -169,6 +169,17 @@ class World final : public audit::HolderSource, public core::GcClient {
   core::GlobalsEnv env_;
   // A thread's registers are its stack: stack references (core/stackref.h).
   std::array<std::array<core::StackRef, program::kNumRegisters>, program::kMaxThreads> regs_{};
+  // Threads the program starts with `start tK` (program::StartedThreads):
+  // such a thread's fiber waits until `launched_` is set by the starter,
+  // after core::ThreadCreate (the release/acquire pair models the
+  // happens-before of pthread_create). `start_claimed_` is the Python
+  // thread object's "started once" flag: harness bookkeeping, no access of
+  // the modelled program.
+  uint8_t started_by_program_ = 0;
+  std::array<core::Cell<uint8_t>, program::kMaxThreads> launched_{};
+  std::array<std::atomic<uint8_t>, program::kMaxThreads> start_claimed_{};
+  // `start tK` of the executing thread t (interpreter.cc).
+  void StartThread(core::ThreadState& ts, int t, int k, Observation& obs);
   std::array<ThreadCtx, program::kMaxThreads> ctx_;
   std::array<RunDicts, program::kMaxThreads> run_dicts_;
   std::vector<std::vector<Observation>> observations_;

@@ -179,7 +179,7 @@ TEST_F(ObjectTest, ResetStartsAFreshWorld) {
     EXPECT_TRUE(T(i).brc_queue.empty());
     EXPECT_EQ(T(i).brc_registered.Peek(), 1);
     EXPECT_EQ(T(i).eval_breaker.Peek(), 0u);
-    EXPECT_EQ(T(i).qsbr_seq.Peek(), 0u);
+    EXPECT_EQ(T(i).qsbr->seq.Peek(), 0u);
   }
   EXPECT_EQ(Local(rt_.none()), kImmortalRefcntLocal);
   EXPECT_EQ(rt_.stw.world_stopped.Peek(), 0);

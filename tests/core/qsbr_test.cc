@@ -24,7 +24,7 @@ class QsbrTest : public MemoryTest {
  protected:
   QsbrTest() { rt_.qsbr.deferred_limit = 1; }  // every retirement advances wr_seq
   uint64_t Wr() { return rt_.qsbr.wr_seq.Peek(); }
-  uint64_t Seq(int i) { return T(i).qsbr_seq.Peek(); }
+  uint64_t Seq(int i) { return T(i).qsbr->seq.Peek(); }
   size_t LiveRaw(int i) { return rt_.heap(i).live_raw_blocks(); }
   size_t Pending(int i) { return T(i).delayed.size() - T(i).delayed_rd; }
 };

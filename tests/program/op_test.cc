@@ -32,7 +32,7 @@ TEST(Op, TableIsConsistent) {
     EXPECT_EQ(t.find("%v") != std::string::npos, (info.fields & kFieldValue) != 0) << t;
     EXPECT_EQ(t.find("%r") != std::string::npos, (info.fields & kFieldReg) != 0) << t;
   }
-  EXPECT_EQ(kNumOpCodes, 27);
+  EXPECT_EQ(kNumOpCodes, 28);
 }
 
 TEST(Op, SiteKeys) {

@@ -186,6 +186,7 @@ TEST(Text, EveryOperationForm) {
       {"t0: gc_collect", {.code = OpCode::kGcCollect}},
       {"t0: type_set_flags(T2)", {.code = OpCode::kTypeSetFlags, .type = 2}},
       {"t0: type_set_abstract(T0)", {.code = OpCode::kTypeSetAbstract, .type = 0}},
+      {"t0: start t5", {.code = OpCode::kStartThread, .thread = 5}},
   };
   static_assert(std::size(kForms) == kNumOpCodes, "one form per opcode");
   for (const auto& [line, op] : kForms) {
