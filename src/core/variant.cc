@@ -321,9 +321,8 @@ std::vector<Variant> MakeVariants() {
     // poller's scan). Without TSan: ASan's use after free of the old array,
     // or a quiescent state written into it and lost, so a delayed free
     // happens under a reader (the ledger).
-    x.expected_finding = FindingKind::kAsan;
-    x.expected_finding_tsan = FindingKind::kDataRace;
-    x.also_found_as = {FindingKind::kUseAfterFree, FindingKind::kPrematureFree};
+    x.expected_finding = FindingKind::kDataRace;
+    x.also_found_as = {FindingKind::kAsan, FindingKind::kUseAfterFree, FindingKind::kPrematureFree};
     x.fuzz_targets = {"core_fuzzer"};
     x.is_mutant = true;
     x.qsbr_grow_without_stop = true;

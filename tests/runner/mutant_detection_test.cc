@@ -25,7 +25,8 @@
 //     raw memory, outside the ledger's refcount events; ASan sees it too,
 //     as ASAN, which stops the process: the fuzzing.* tests check that),
 //     nor has mutant_dict_resize_tests_owner (the same raw keys, freed at
-//     once by the dict's owner).
+//     once by the dict's owner), nor has mutant_qsbr_grow_without_stop
+//     (the QSBR array and the threads' pointers into it are no objects).
 
 #include <gtest/gtest.h>
 
@@ -81,6 +82,7 @@ const MutantCase kCases[] = {
      false},
     {"mutant_type_lock_inside_stop", "tests/runner/programs/type_lock_handed_off_to_suspended_thread.txt", "DEADLOCK",
      false},
+    {"mutant_qsbr_grow_without_stop", "tests/runner/programs/qsbr_array_grown_under_running_thread.txt", nullptr, true},
 };
 
 std::string CaseName(const ::testing::TestParamInfo<MutantCase>& info) { return info.param.mutant; }
