@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <random>
 #include <vector>
@@ -29,15 +30,16 @@ struct StartProgram {
   core::Runtime rt{3};
   bool poll = false;
   core::Cell<uint8_t> launched{0};
-  // Observations.
-  bool child_created_suspended = false;
-  bool child_attached_while_stopped = false;
-  bool t1_stopped_while_parent_reserving = false;
-  bool parent_reserving = false;
-  bool t1_polling = false;
-  bool created_during_poll = false;
-  bool reserve_seen_by_poller = false;
-  int32_t size_seen_by_child = 0;
+  // Observations, shared between the fibers: atomics, so that TSan sees no
+  // race of the test's own (relaxed: no happens-before for the model).
+  std::atomic<bool> child_created_suspended{false};
+  std::atomic<bool> child_attached_while_stopped{false};
+  std::atomic<bool> t1_stopped_while_parent_reserving{false};
+  std::atomic<bool> parent_reserving{false};
+  std::atomic<bool> t1_polling{false};
+  std::atomic<bool> created_during_poll{false};
+  std::atomic<bool> reserve_seen_by_poller{false};
+  std::atomic<int32_t> size_seen_by_child{0};
 
   explicit StartProgram(bool p, bool grow_without_stop = false) : poll(p) {
     rt.faults.qsbr_grow_without_stop = grow_without_stop;
@@ -54,7 +56,7 @@ struct StartProgram {
       parent_reserving = true;
       core::ThreadCreate(ts, rt.thread(2));
       parent_reserving = false;
-      created_during_poll = t1_polling;
+      created_during_poll = t1_polling.load();
       child_created_suspended = rt.thread(2).Status() == core::ThreadStatus::kSuspended;
       launched.StoreRelease(1);
     } else if (t == 1) {
