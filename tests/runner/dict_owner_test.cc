@@ -16,25 +16,19 @@
 #include "core/refcount.h"
 #include "program/text.h"
 #include "runner/world.h"
+#include "runner_test_util.h"
 #include "sched/fiber_executor.h"
 
 namespace ftf::runner {
 namespace {
 
-program::Program Parse(const char* text) {
-  absl::StatusOr<program::Program> p = program::ParseText(text);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return p.ok() ? *p : program::Program();
-}
-
-sched::RunResult RunAll(sched::FiberExecutor& ex, World& w, const program::Program& p) {
-  return ex.Run(static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, sched::RunOptions());
-}
+using testing::ParseOrFail;
+using testing::RunAll;
 
 TEST(DictOwnerTest, WorldOwnersGiveEachDictAndItsInitialValuesToTheirThread) {
   sched::FiberExecutor ex;
   World w(ex);
-  program::Program p = Parse("ftfuzz program v1\nthreads 3\nt0: yield\nt1: yield\nt2: yield\n");
+  program::Program p = ParseOrFail("ftfuzz program v1\nthreads 3\nt0: yield\nt1: yield\nt2: yield\n");
   // globals: 2 -> t1; builtins: 3 -> t2.
   p.world.owners = static_cast<uint8_t>(2 | (3 << 3));
   w.Build(p, core::LockedVariant(), /*record=*/false);
@@ -65,7 +59,7 @@ TEST(DictOwnerTest, TheOwnerOfGlobalsResizesThemAndFreesTheKeysAtOnceUntilANonOw
   World w(ex);
   // Globals start with g0..g7 (a 16-slot table, 10 usable); t0 owns them.
   // Its three inserts of b0..b2 fill the table, the third resizes.
-  program::Program p = Parse(
+  program::Program p = ParseOrFail(
       "ftfuzz program v1\nthreads 2\nbytes F8 F9\n"
       "t0: globals[b0] = fresh\nt0: globals[b1] = fresh\nt0: globals[b2] = fresh\n"
       "t1 s0: r0 = g0\n");
@@ -83,7 +77,7 @@ TEST(DictOwnerTest, TheOwnerOfGlobalsResizesThemAndFreesTheKeysAtOnceUntilANonOw
 TEST(DictOwnerTest, DictOperationsObserveWhatPythonWould) {
   sched::FiberExecutor ex;
   World w(ex);
-  const program::Program p = Parse(
+  const program::Program p = ParseOrFail(
       "ftfuzz program v1\n"
       "t0: r0 = dict()\n"
       "t0: r0[g1] = fresh\n"
@@ -127,7 +121,7 @@ FTF_AUDIT_HOT bool HasPending(const core::ThreadState& ts) { return ts.delayed.s
 std::vector<Probe> RunWithProbe(const core::Variant& variant, bool* clean) {
   sched::FiberExecutor ex;
   World w(ex);
-  program::Program p = Parse(
+  program::Program p = ParseOrFail(
       "ftfuzz program v1\nthreads 3\n"
       "t0: r0 = dict()\n"
       "t0: r0[g0] = fresh\nt0: r0[g1] = fresh\nt0: r0[g2] = fresh\nt0: r0[g3] = fresh\nt0: r0[g4] = fresh\n"

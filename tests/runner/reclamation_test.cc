@@ -14,6 +14,7 @@
 #include "core/runtime.h"
 #include "core/stw.h"
 #include "runner/runner.h"
+#include "../sched/sched_test_util.h"
 #include "runner_test_util.h"
 #include "sched/fiber_executor.h"
 
@@ -54,12 +55,7 @@ struct ReclaimProgram {
   }
 };
 
-program::ScheduleSpec Direct(std::vector<uint8_t> bytes) {
-  program::ScheduleSpec s;
-  s.kind = program::ScheduleKind::kDirect;
-  s.bytes = std::move(bytes);
-  return s;
-}
+using sched::testing::Direct;
 
 TEST(ReclamationTest, DelayedFreeIsProcessedMidRunWhereTheScheduleSaysAndTheBlockIsReused) {
   sched::FiberExecutor ex;

@@ -44,13 +44,10 @@ TEST(Reduction, NoObjectEscapesOnAnyCorpusInput) {
       const fs::path twin = testing::SourceDir() / "corpus" / "text" / (rel + ".txt");
       if (absl::StatusOr<std::string> text = program::ReadFileBytes(twin.string()); text.ok()) {
         for (const program::Expectation& e : program::ParseExpectations(*text, testing::kUnderTsan)) {
-          // A run that races stops the process under TSan (as in the
-          // regressions test): those runs are the fuzzing tests' job.
-          if (e.kind == "DATA_RACE") {
-            variants.erase(e.variant);
-          } else {
-            variants.insert(e.variant);
-          }
+          variants.insert(e.variant);
+        }
+        if (testing::kUnderTsan) {
+          for (const std::string& v : testing::VariantsRacingUnderTsan(*text)) variants.erase(v);
         }
       }
       for (const std::string& v : variants) {

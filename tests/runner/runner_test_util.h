@@ -4,18 +4,25 @@
 #ifndef FTF_TESTS_RUNNER_RUNNER_TEST_UTIL_H_
 #define FTF_TESTS_RUNNER_RUNNER_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "audit/finding.h"
 #include "core/variant.h"
+#include "program/expectations.h"
 #include "program/io.h"
 #include "program/program.h"
+#include "program/text.h"
 #include "runner/runner.h"
+#include "runner/world.h"
+#include "sched/fiber_executor.h"
 
 namespace ftf::runner::testing {
 
@@ -47,6 +54,32 @@ inline std::vector<std::filesystem::path> CorpusFiles(const std::string& relativ
   for (const auto& e : std::filesystem::recursive_directory_iterator(root))
     if (e.is_regular_file()) out.push_back(e.path());
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The program of a text form; a parse error fails the calling test (and
+// gives the empty program).
+inline program::Program ParseOrFail(const char* text) {
+  absl::StatusOr<program::Program> p = program::ParseText(text);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : program::Program();
+}
+
+// One run of `p` in `w` (already built) on `ex`, with default options.
+inline sched::RunResult RunAll(sched::FiberExecutor& ex, World& w, const program::Program& p) {
+  return ex.Run(static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, sched::RunOptions());
+}
+
+// The variants on which a text twin records a DATA_RACE under TSan. Under
+// TSan such a run stops the process (halt_on_error in the fuzz targets, a
+// report the test did not expect elsewhere): tests that replay the corpus
+// in-process leave those runs to the fuzzing tests, which replay each
+// regression in a fresh process.
+inline std::set<std::string> VariantsRacingUnderTsan(const std::string& twin) {
+  std::set<std::string> out;
+  for (const program::Expectation& e : program::ParseExpectations(twin, /*under_tsan=*/true)) {
+    if (e.kind == "DATA_RACE") out.insert(e.variant);
+  }
   return out;
 }
 

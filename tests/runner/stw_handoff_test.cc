@@ -17,6 +17,7 @@
 #include "program/io.h"
 #include "program/text.h"
 #include "runner/replay.h"
+#include "../sched/sched_test_util.h"
 #include "runner_test_util.h"
 #include "sched/fiber_executor.h"
 
@@ -52,12 +53,7 @@ struct HandOffProgram {
   }
 };
 
-program::ScheduleSpec Direct(std::vector<uint8_t> bytes) {
-  program::ScheduleSpec s;
-  s.kind = program::ScheduleKind::kDirect;
-  s.bytes = std::move(bytes);
-  return s;
-}
+using sched::testing::Direct;
 
 TEST(StwHandOffTest, UnlockHandsTheMutexToTheParkedWaiterWhereTheScheduleChooses) {
   // F8: T0 until it blocks; F9: T1 spins, parks; F8: T0 unlocks (the first

@@ -4,6 +4,7 @@
 // clean run, and the same World serves the next program from scratch.
 
 #include "runner/world.h"
+#include "runner_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -16,20 +17,13 @@
 namespace ftf::runner {
 namespace {
 
-program::Program Parse(const char* text) {
-  absl::StatusOr<program::Program> p = program::ParseText(text);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return p.ok() ? *p : program::Program();
-}
-
-sched::RunResult RunAll(sched::FiberExecutor& ex, World& w, const program::Program& p) {
-  return ex.Run(static_cast<int>(p.threads.size()), [&](int t) { w.RunThread(t); }, p.schedule, sched::RunOptions());
-}
+using testing::ParseOrFail;
+using testing::RunAll;
 
 TEST(WorldTest, BuildRunAndTearDownAProgram) {
   sched::FiberExecutor ex;
   World w(ex);
-  const program::Program p = Parse(
+  const program::Program p = ParseOrFail(
       "ftfuzz program v1\nthreads 2\n"
       "t0 s0: o0.a = fresh\n"
       "t0 s0: r1 = o0.a\n"
@@ -75,7 +69,7 @@ TEST(WorldTest, ErrorsAreObservedAndTheNextBuildStartsFresh) {
   World w(ex);
   // Deleting an empty slot twice: AttributeError the second time; an empty
   // register is skipped.
-  const program::Program first = Parse(
+  const program::Program first = ParseOrFail(
       "ftfuzz program v1\n"
       "t0:    member_set(o1, a, fresh)\n"
       "t0:    member_del(o1, a)\n"
@@ -93,7 +87,7 @@ TEST(WorldTest, ErrorsAreObservedAndTheNextBuildStartsFresh) {
   EXPECT_FALSE(w.TearDown().has_value());
 
   // The same World, another program: nothing of the first run is left.
-  const program::Program second = Parse("ftfuzz program v1\nt0 s0: r0 = o1.a\n");
+  const program::Program second = ParseOrFail("ftfuzz program v1\nt0 s0: r0 = o1.a\n");
   w.Build(second, core::LockedVariant(), true);
   EXPECT_EQ(w.reg(0, 2), nullptr);
   ASSERT_EQ(RunAll(ex, w, second).outcome, sched::Outcome::kOk);

@@ -32,12 +32,14 @@
 #include "program/program.h"
 #include "runner/world.h"
 #include "sched/fiber_executor.h"
+#include "tools_test_util.h"
 
 namespace ftf::tools {
 namespace {
 
 namespace fs = std::filesystem;
 using program::SlotSpec;
+using testing::FreeThreadedPython;
 using program::TypeSpec;
 using program::World;
 
@@ -171,19 +173,6 @@ std::vector<World> AllWorlds() {
   World w = program::DefaultWorld();
   Enumerate(w, 0, worlds);
   return worlds;
-}
-
-std::string FreeThreadedPython() {
-  const char* src = std::getenv("FTF_SOURCE_DIR");
-  if (src == nullptr) return "";
-  FILE* pipe = popen(absl::StrCat("bash ", src, "/tools/cpython/cpython.sh path 2>/dev/null").c_str(), "r");
-  if (pipe == nullptr) return "";
-  char buf[4096] = {0};
-  std::string dir = std::fgets(buf, sizeof(buf), pipe) != nullptr ? buf : "";
-  const int status = pclose(pipe);
-  while (!dir.empty() && dir.back() == '\n') dir.pop_back();
-  if (status != 0 || dir.empty() || !fs::exists(fs::path(dir) / "python")) return "";
-  return (fs::path(dir) / "python").string();
 }
 
 TEST(ClassAssignPython, TheWorldSpaceIsLargeAndValid) {

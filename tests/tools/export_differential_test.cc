@@ -39,6 +39,7 @@
 #include "program/text.h"
 #include "tools/export_model.h"
 #include "tools/export_python.h"
+#include "tools_test_util.h"
 
 namespace ftf::tools {
 namespace {
@@ -238,19 +239,8 @@ void Print(const char* what, const Tally& t) {
 
 using Programs = std::vector<std::pair<std::string, program::Program>>;
 
-#if defined(FTF_TSAN)
-constexpr bool kUnderTsan = true;
-#else
-constexpr bool kUnderTsan = false;
-#endif
-
-// The twin records a DATA_RACE on locked under TSan.
-bool RacesOnLocked(const std::string& twin) {
-  for (const program::Expectation& e : program::ParseExpectations(twin, /*under_tsan=*/true)) {
-    if (e.variant == "locked" && e.kind == "DATA_RACE") return true;
-  }
-  return false;
-}
+using testing::FreeThreadedPython;
+using testing::kUnderTsan;
 
 // Every seed and regression input; `findings_on_locked` counts the
 // regressions whose twin records a finding on locked.
@@ -269,7 +259,7 @@ void CorpusPrograms(Programs& progs, int& findings_on_locked) {
                 .string());
         // A program that races on locked stops a TSan process at the report
         // (the regressions test leaves those to the fuzzing tests, too).
-        if (twin.ok() && kUnderTsan && RacesOnLocked(*twin)) continue;
+        if (twin.ok() && kUnderTsan && runner::testing::VariantsRacingUnderTsan(*twin).count("locked") != 0) continue;
         progs.emplace_back(fs::relative(f.path(), src).string(), *p);
         if (!twin.ok()) continue;
         for (const program::Expectation& e : program::ParseExpectations(*twin, /*under_tsan=*/false)) {
@@ -345,20 +335,6 @@ TEST(ExportDifferential, GeneratedProgramsAgreeWithCPython) {
 // serial semantics are checked against the free-threaded build too, not only
 // against the GIL build's python3. `./ftfuzz test` builds the interpreter
 // first and sets FTF_REQUIRE_CPYTHON=1: there a missing interpreter fails.
-std::string FreeThreadedPython() {
-  const char* src = std::getenv("FTF_SOURCE_DIR");
-  if (src == nullptr) return "";
-  const std::string cmd = absl::StrCat("bash ", src, "/tools/cpython/cpython.sh path 2>/dev/null");
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return "";
-  char buf[4096] = {0};
-  std::string dir = std::fgets(buf, sizeof(buf), pipe) != nullptr ? buf : "";
-  const int status = pclose(pipe);
-  while (!dir.empty() && dir.back() == '\n') dir.pop_back();
-  if (status != 0 || dir.empty() || !fs::exists(fs::path(dir) / "python")) return "";
-  return (fs::path(dir) / "python").string();
-}
-
 #define FTF_NEED_FREE_THREADED_PYTHON(python)                                                         \
   const std::string python = FreeThreadedPython();                                                    \
   if (python.empty()) {                                                                               \

@@ -51,6 +51,23 @@ inline void WriteAll(const std::filesystem::path& path, const std::string& data)
   out << data;
 }
 
+// The free-threaded CPython 3.13.5 that `./ftfuzz cpython` builds (cached in
+// ~/.cache/ftfuzz/cpython/), or "" when it is not built or FTF_SOURCE_DIR is
+// not set. `./ftfuzz test` builds it first and sets FTF_REQUIRE_CPYTHON=1.
+inline std::string FreeThreadedPython() {
+  const char* src = std::getenv("FTF_SOURCE_DIR");
+  if (src == nullptr) return "";
+  const std::string cmd = std::string("bash ") + src + "/tools/cpython/cpython.sh path 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return "";
+  char buf[4096] = {0};
+  std::string dir = std::fgets(buf, sizeof(buf), pipe) != nullptr ? buf : "";
+  const int status = pclose(pipe);
+  while (!dir.empty() && dir.back() == '\n') dir.pop_back();
+  if (status != 0 || dir.empty() || !std::filesystem::exists(std::filesystem::path(dir) / "python")) return "";
+  return (std::filesystem::path(dir) / "python").string();
+}
+
 struct CommandResult {
   int exit_code = -1;  // -1: killed by a signal or not run
   std::string output;  // stdout and stderr
