@@ -26,6 +26,9 @@
 #if defined(FTF_TSAN)
 extern "C" void __tsan_ignore_thread_begin(void);
 extern "C" void __tsan_ignore_thread_end(void);
+// The entry point the compiler's instrumentation calls for a write of a
+// whole range (not in the public header, but part of the runtime's ABI).
+extern "C" void __tsan_write_range(void* addr, unsigned long size);
 #endif
 
 namespace ftf::core {
@@ -40,6 +43,13 @@ void TsanIgnoreEnd() {}
 #endif
 }  // namespace
 namespace {
+
+// Under TSan FreeRaw keeps the block until Reset (see FreeRaw).
+#if defined(FTF_TSAN)
+constexpr bool kRawFreeAtReset = true;
+#else
+constexpr bool kRawFreeAtReset = false;
+#endif
 
 // Chunk ("page") size; at least kMinBlocksPerChunk blocks per chunk.
 constexpr size_t kChunkBytes = 4096;
@@ -208,7 +218,18 @@ void* Heap::AllocRaw(size_t size) {
 void Heap::FreeRaw(void* p) {
   RawHeader* h = static_cast<RawHeader*>(p) - 1;
   h->entry->freed.Init(1);
+#if defined(FTF_TSAN)
+  // Under TSan the block goes back to malloc only at Reset: the free is a
+  // write of the whole block by the freeing thread, so a reader that does
+  // not happen after it still races with it, and no later allocation of
+  // this run can get the address. With a real free, whether the allocator
+  // handed the block out again within the run depended on its caches, that
+  // is on the runs before in the process, and with it which of the
+  // reader's accesses TSan reported (README, "Known gaps").
+  __tsan_write_range(h, sizeof(RawHeader) + h->size);
+#else
   std::free(h);
+#endif
 }
 
 size_t Heap::RawSize(const void* p) { return static_cast<const RawHeader*>(p)[-1].size; }
@@ -230,7 +251,7 @@ size_t Heap::local_free_count(uint32_t nslots) const {
 
 void Heap::Reset() {
   for (RawEntry& e : raw_) {
-    if (e.freed.Peek() == 0) std::free(e.block);
+    if (e.freed.Peek() == 0 || kRawFreeAtReset) std::free(e.block);
   }
   raw_.clear();
   for (SizeClass& c : classes_) {

@@ -33,8 +33,12 @@
 //
 // Raw memory (PyMem_Malloc-like: dict keys, list arrays) comes from malloc
 // and goes back with free, so ASan reports a use after a too-early (e.g.
-// QSBR-violating) free. Each heap records the raw blocks it handed out so
-// that Reset frees those the program leaked.
+// QSBR-violating) free. Under TSan a freed block is instead written whole by
+// the freeing thread (so TSan sees a reader racing with the free) and goes
+// back to malloc at Reset: no address is reused within a run, which keeps
+// what TSan reports independent of the allocator's caches. Each heap records
+// the raw blocks it handed out so that Reset frees those the program leaked
+// (and, under TSan, those it freed).
 //
 // Thread-safety: a heap's free lists and chunks are touched only by its own
 // logical thread, except `xthread` lists, pushed by any thread with a CAS and

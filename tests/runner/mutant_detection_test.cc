@@ -181,15 +181,15 @@ TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRace) {
 }
 
 #if defined(FTF_TSAN)
-// Runs the program four times in one process; exits 0 when every run reported
-// the same kind of finding, and 3 otherwise.
+// Runs the program four times in one process; exits 0 when every run gave the
+// same finding (kind, step, trace), not clean, and 3 otherwise.
 [[noreturn]] void RunRepeatedlyInChild(const program::Program& p, const char* variant) {
   Runner runner;
   const Replay first = testing::Run(runner, p, variant);
   bool same = first.kind != "clean";
   for (int i = 1; i < 4; ++i) {
     const Replay again = testing::Run(runner, p, variant);
-    same = same && again.kind == first.kind;
+    same = same && again.kind == first.kind && again.step == first.step && again.trace_hash == first.trace_hash;
   }
   std::_Exit(same ? 0 : 3);
 }
@@ -202,11 +202,9 @@ TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRace) {
 // positions, which grow from run to run: this mutant's race was reported in
 // the first run and missed in the next ones, or the reverse after an
 // unrelated allocation moved. TSan's own de-duplication of equal reports is
-// off in the child, so that each run can report. Only the kind is compared:
-// where the bug frees raw memory (dict keys) the allocator may hand the same
-// address out again in one run and not in another, so which of the reader's
-// accesses TSan reports first (a race with the free, or a later use after
-// it) can still differ between runs (README, "Known gaps").
+// off in the child, so that each run can report. Where the bug frees raw
+// memory (dict keys) under a reader, the same holds because no raw block is
+// reused within a run under TSan (core::Heap::FreeRaw).
 TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRaceInEveryRun) {
 #if !defined(FTF_TSAN)
   GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
