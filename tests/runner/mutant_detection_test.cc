@@ -99,6 +99,20 @@ class MutantDetectionTest : public ::testing::TestWithParam<MutantCase> {
   }
   const program::Program& Load() const { return program_; }
 
+  // Why a TSan death test of this case does not apply (nullptr: it does).
+  // When it does, the children re-execute this binary with `tsan_options`.
+  const char* TsanChildSetUp(const char* tsan_options) const {
+#if !defined(FTF_TSAN)
+    (void)tsan_options;
+    return "ThreadSanitizer build only (tsan preset)";
+#else
+    if (!GetParam().race_first_under_tsan) return "all accesses of this mutant's bug are atomic";
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    setenv("TSAN_OPTIONS", tsan_options, 1);
+    return nullptr;
+#endif
+  }
+
  private:
   program::Program program_;
 };
@@ -163,13 +177,9 @@ TEST_P(MutantDetectionTest, RegistryNamesTheKindTheProgramProduces) {
 // process at the report, so the run is a death test (a child process that
 // re-executes this binary with TSAN_OPTIONS set, as sched/tsan_fiber_test).
 TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRace) {
-#if !defined(FTF_TSAN)
-  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
-#else
+  if (const char* skip = TsanChildSetUp("halt_on_error=1:report_signal_unsafe=0")) GTEST_SKIP() << skip;
+#if defined(FTF_TSAN)
   const MutantCase& c = GetParam();
-  if (!c.race_first_under_tsan) GTEST_SKIP() << "all accesses of this mutant's bug are atomic";
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  setenv("TSAN_OPTIONS", "halt_on_error=1:report_signal_unsafe=0", 1);
   const program::Program& p = Load();
   // A mutant that frees memory under a reader (mutant_qsbr_goal_vs_wr_seq)
   // is reported as a use of freed memory when the read comes after the free.
@@ -206,14 +216,12 @@ TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRace) {
 // memory (dict keys) under a reader, the same holds because no raw block is
 // reused within a run under TSan (core::Heap::FreeRaw).
 TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRaceInEveryRun) {
-#if !defined(FTF_TSAN)
-  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
-#else
-  const MutantCase& c = GetParam();
-  if (!c.race_first_under_tsan) GTEST_SKIP() << "all accesses of this mutant's bug are atomic";
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  setenv("TSAN_OPTIONS", "halt_on_error=0:report_signal_unsafe=0:suppress_equal_stacks=0:suppress_equal_addresses=0", 1);
-  EXPECT_EXIT(RunRepeatedlyInChild(Load(), c.mutant), ::testing::ExitedWithCode(0), "");
+  if (const char* skip = TsanChildSetUp(
+          "halt_on_error=0:report_signal_unsafe=0:suppress_equal_stacks=0:suppress_equal_addresses=0")) {
+    GTEST_SKIP() << skip;
+  }
+#if defined(FTF_TSAN)
+  EXPECT_EXIT(RunRepeatedlyInChild(Load(), GetParam().mutant), ::testing::ExitedWithCode(0), "");
 #endif
 }
 
