@@ -13,9 +13,15 @@
 #include "absl/strings/str_format.h"
 #include "audit/audit_scope.h"
 #include "audit/report.h"
+#include "audit/signature.h"
 #include "audit/step_note.h"
 #include "sched/fiber_executor.h"
 #include "sched/trace.h"
+
+#if defined(FTF_AUDIT_TSAN)
+#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace ftf::audit {
 namespace {
@@ -102,8 +108,67 @@ struct PendingReport {
   char summary[1024] = {};
   bool has_snapshot = false;
   sched::FiberExecutor::StepSnapshot snapshot;
+  // A data race's two memory operations as TSan recorded them (current,
+  // previous): their stacks' code addresses, symbolized after the run.
+  static constexpr unsigned long kFrames = 48;
+  struct Mop {
+    void* pcs[kFrames] = {};
+    int write = 0;
+    int atomic = 0;
+  };
+  bool has_mops = false;
+  Mop mops[2];
 };
 PendingReport g_pending;
+
+#if defined(FTF_AUDIT_TSAN)
+FTF_NO_SANITIZER_EVENTS bool IsDataRaceType(const char* d) {
+  static const char kType[] = "data-race";
+  size_t i = 0;
+  for (; kType[i] != '\0'; ++i) {
+    if (d[i] != kType[i]) return false;
+  }
+  return d[i] == '\0';
+}
+
+// Inside TSan's report (a data race only): the two accesses' stacks.
+FTF_NO_SANITIZER_EVENTS void NoteRaceMops() {
+  void* report = __tsan_get_current_report();
+  if (report == nullptr) return;
+  const char* type = nullptr;
+  int count = 0, stacks = 0, mops = 0, locs = 0, mutexes = 0, threads = 0, tids = 0;
+  void* sleep_trace[1] = {};
+  if (__tsan_get_report_data(report, &type, &count, &stacks, &mops, &locs, &mutexes, &threads, &tids, sleep_trace,
+                             1) == 0 ||
+      type == nullptr || !IsDataRaceType(type) || mops < 2) {
+    return;
+  }
+  for (unsigned long i = 0; i < 2; ++i) {
+    PendingReport::Mop& m = g_pending.mops[i];
+    int tid = 0, size = 0;
+    void* addr = nullptr;
+    if (__tsan_get_report_mop(report, i, &tid, &addr, &size, &m.write, &m.atomic, m.pcs, PendingReport::kFrames) == 0) {
+      return;
+    }
+  }
+  g_pending.has_mops = true;
+}
+
+// After the run: the frames of one access, as the symbolizer names them.
+RaceMop SymbolizedMop(const PendingReport::Mop& m) {
+  RaceMop out;
+  out.write = m.write != 0;
+  out.atomic = m.atomic != 0;
+  for (void* pc : m.pcs) {
+    if (pc == nullptr) break;
+    char buf[2048] = {};
+    __sanitizer_symbolize_pc(pc, "%s:%l:%c", buf, sizeof(buf));
+    // Zero or more strings (inlined frames, innermost first), then "".
+    for (const char* p = buf; *p != '\0' && p < buf + sizeof(buf); p += std::strlen(p) + 1) out.frames.emplace_back(p);
+  }
+  return out;
+}
+#endif
 
 }  // namespace
 
@@ -118,6 +183,9 @@ FTF_NO_SANITIZER_EVENTS void NotePendingSanitizerReport(const char* summary) {
   }
   g_pending.summary[n] = '\0';
   g_pending.has_snapshot = sched::FiberExecutor::SnapshotRunningThread(&g_pending.snapshot);
+#if defined(FTF_AUDIT_TSAN)
+  NoteRaceMops();
+#endif
   g_pending.set = true;
 }
 
@@ -126,6 +194,13 @@ std::optional<Finding> TakePendingSanitizerFinding() {
   const std::string line = g_pending.summary;
   const bool has_snapshot = g_pending.has_snapshot;
   const sched::FiberExecutor::StepSnapshot snap = g_pending.snapshot;
+  std::string race_cause;
+#if defined(FTF_AUDIT_TSAN)
+  // The cause from TSan's own pair of accesses: the run's trace holds only
+  // Cell accesses, and a race on a plain field (a model bug, or a mutant's)
+  // would be named after the thread's last Cell access instead.
+  if (g_pending.has_mops) race_cause = RaceCauseFromMops(SymbolizedMop(g_pending.mops[0]), SymbolizedMop(g_pending.mops[1]));
+#endif
   g_pending = PendingReport{};
   std::optional<SanitizerSummary> s = ParseSanitizerSummary(line);
   if (!s.has_value()) {
@@ -140,6 +215,7 @@ std::optional<Finding> TakePendingSanitizerFinding() {
   f.auditor = s->tool;
   f.site = s->site;
   f.message = absl::StrFormat("%s reported %s%s", s->tool, s->bug, s->function.empty() ? "" : " in " + s->function);
+  if (!race_cause.empty()) f.cause = race_cause;
   if (has_snapshot) {
     f.step = snap.steps;
     f.thread = snap.thread;

@@ -372,4 +372,17 @@ std::string RaceCauseFromTsanReport(std::string_view report) {
   return NormalizedRaceCause(accesses[0], accesses[1]);
 }
 
+std::string RaceCauseFromMops(const RaceMop& current, const RaceMop& previous) {
+  RaceAccess accesses[2];
+  const RaceMop* mops[2] = {&current, &previous};
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<std::string_view> frames(mops[i]->frames.begin(), mops[i]->frames.end());
+    accesses[i].site = StackSite(frames);
+    accesses[i].write = mops[i]->write;
+    accesses[i].plain = !mops[i]->atomic;
+    if (accesses[i].site.empty()) return "";
+  }
+  return NormalizedRaceCause(accesses[0], accesses[1]);
+}
+
 }  // namespace ftf::audit

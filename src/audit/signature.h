@@ -37,7 +37,11 @@
 // The cause is computed from the failing run's trace (addresses are used only
 // to match two accesses of the same run) and the ledger's object histories,
 // both of which the report already has; a finding whose auditor knows its
-// cause better (Finding::cause) keeps it.
+// cause better (Finding::cause) keeps it. A race TSan reports is named from
+// the two accesses TSan saw (RaceCauseFromMops, in the run; the same rule as
+// RaceCauseFromTsanReport on the printed report): the trace holds only Cell
+// accesses, so a race on a plain field would otherwise be named after the
+// thread's last Cell access.
 
 #ifndef FTF_AUDIT_SIGNATURE_H_
 #define FTF_AUDIT_SIGNATURE_H_
@@ -45,6 +49,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "audit/finding.h"
 
@@ -84,6 +89,17 @@ std::string SignatureLine(const Signature& s);
 // says which access is atomic: "Atomic write of size 8", "Previous read of
 // size 8"); "" if the text has no such pair.
 std::string RaceCauseFromTsanReport(std::string_view report);
+
+// The same, from TSan's own record of the two accesses (the race report's
+// memory operations, each as the symbolizer names its frames: one
+// "/path/file.cc:line:column" string per frame, inlined frames expanded,
+// innermost first); "" if a stack has no source line.
+struct RaceMop {
+  std::vector<std::string> frames;
+  bool write = false;
+  bool atomic = false;
+};
+std::string RaceCauseFromMops(const RaceMop& current, const RaceMop& previous);
 
 }  // namespace ftf::audit
 

@@ -68,6 +68,29 @@ TEST(SignatureTest, TsanRaceCauseIsThePlainWriteOfTheTwoFirstCoreFrames) {
   EXPECT_EQ(RaceCauseFromTsanReport("no report here\n"), "");
 }
 
+// The same pair as TSan's report structure hands it over (the live path of a
+// fuzz run): the symbolizer's frames, inlined ones expanded, innermost first.
+TEST(SignatureTest, TsanRaceCauseFromTheMopsIsTheReportsCause) {
+  RaceMop current{{"/src/ftfuzz/src/core/atomics.h:120:5", "/src/ftfuzz/src/core/member.cc:144:7",
+                   "/src/ftfuzz/src/runner/interpreter.cc:90:3"},
+                  /*write=*/true,
+                  /*atomic=*/false};
+  RaceMop previous{{"/src/ftfuzz/src/core/atomics.h:110:12", "/src/ftfuzz/src/core/slot_access.cc:129:20"},
+                   /*write=*/false,
+                   /*atomic=*/false};
+  EXPECT_EQ(RaceCauseFromMops(current, previous), RaceCauseFromTsanReport(kTsanReport));
+  // An atomic read against the plain write: only the write names the race.
+  previous.atomic = true;
+  EXPECT_EQ(RaceCauseFromMops(current, previous), "race core/member.cc:144");
+  // Two plain writes: both, in a fixed order.
+  previous.atomic = false;
+  previous.write = true;
+  EXPECT_EQ(RaceCauseFromMops(current, previous), RaceCauseFromMops(previous, current));
+  // No source line in a stack: no cause (the trace's cause is used).
+  previous.frames = {"(slots_fuzzer+0x5)"};
+  EXPECT_EQ(RaceCauseFromMops(current, previous), "");
+}
+
 // --- one defect, one cause: the plain store of mutant_plain_store ----------
 
 int g_slot, g_refcnt;  // two addresses

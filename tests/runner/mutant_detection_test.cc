@@ -30,10 +30,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
 
+#include "audit/signature.h"
 #include "core/variant.h"
 #include "runner/runner.h"
 #include "runner_test_util.h"
@@ -222,6 +224,41 @@ TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRaceInEveryRun) {
   }
 #if defined(FTF_TSAN)
   EXPECT_EXIT(RunRepeatedlyInChild(Load(), GetParam().mutant), ::testing::ExitedWithCode(0), "");
+#endif
+}
+
+#if defined(FTF_TSAN)
+// Exits 0 when the program's finding on `variant` names `cause_prefix`.
+[[noreturn]] void CheckCauseInChild(const program::Program& p, const char* variant, const std::string& cause_prefix) {
+  Runner runner;
+  RunnerOptions opts;
+  opts.variant = core::FindVariant(variant);
+  const RunOutcome out = runner.Run(p, opts);
+  if (!out.finding.has_value()) std::_Exit(4);
+  // As every report names it (audit::BuildReport).
+  const audit::Signature sig = audit::SignatureOf(*out.finding, &runner.executor().trace(), &runner.ledger());
+  const bool named = sig.cause.rfind(cause_prefix, 0) == 0;
+  if (!named) std::fprintf(stderr, "cause: %s\n", sig.cause.c_str());
+  std::_Exit(named ? 0 : 3);
+}
+#endif
+
+// A race on a field that is no Cell (the QSBR array pointer a thread keeps,
+// which mutant_qsbr_grow_without_stop rewrites without stopping the world)
+// is named by the two accesses TSan saw, here the grow's plain write. The
+// run's trace holds only Cell accesses: named from it, the race was "race
+// core/brc.cc:92", the exiting thread's last Cell store.
+TEST(MutantRaceCause, ARaceOnAPlainFieldIsNamedByTheAccessesTsanSaw) {
+#if !defined(FTF_TSAN)
+  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("TSAN_OPTIONS", "halt_on_error=0:report_signal_unsafe=0", 1);
+  absl::StatusOr<program::Program> p = program::LoadProgramFile(
+      (testing::SourceDir() / "tests/runner/programs/qsbr_pointer_race_named_by_tsan.txt").string());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EXIT(CheckCauseInChild(*p, "mutant_qsbr_grow_without_stop", "race core/qsbr_threads.cc:"),
+              ::testing::ExitedWithCode(0), "");
 #endif
 }
 
