@@ -162,9 +162,9 @@ RaceMop SymbolizedMop(const PendingReport::Mop& m) {
   for (void* pc : m.pcs) {
     if (pc == nullptr) break;
     char buf[2048] = {};
-    __sanitizer_symbolize_pc(pc, "%s:%l:%c", buf, sizeof(buf));
+    __sanitizer_symbolize_pc(pc, "%s:%l:%c", buf, sizeof(buf) - 1);  // buf's last byte stays 0
     // Zero or more strings (inlined frames, innermost first), then "".
-    for (const char* p = buf; *p != '\0' && p < buf + sizeof(buf); p += std::strlen(p) + 1) out.frames.emplace_back(p);
+    for (const char* p = buf; p < buf + sizeof(buf) && *p != '\0'; p += std::strlen(p) + 1) out.frames.emplace_back(p);
   }
   return out;
 }
