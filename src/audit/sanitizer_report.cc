@@ -19,8 +19,18 @@
 #include "sched/trace.h"
 
 #if defined(FTF_AUDIT_TSAN)
-#include <sanitizer/common_interface_defs.h>
-#include <sanitizer/tsan_interface.h>
+// TSan's report-inspection API and the symbolizer (declared here: older
+// compilers' public headers lack the report functions, which their
+// runtimes have).
+extern "C" {
+void* __tsan_get_current_report();
+int __tsan_get_report_data(void* report, const char** description, int* count, int* stack_count, int* mop_count,
+                           int* loc_count, int* mutex_count, int* thread_count, int* unique_tid_count,
+                           void** sleep_trace, unsigned long trace_size);
+int __tsan_get_report_mop(void* report, unsigned long idx, int* tid, void** addr, int* size, int* write, int* atomic,
+                          void** trace, unsigned long trace_size);
+void __sanitizer_symbolize_pc(void* pc, const char* fmt, char* out_buf, size_t out_buf_size);
+}
 #endif
 
 namespace ftf::audit {
