@@ -32,7 +32,7 @@ foreach(i RANGE ${ftf_last})
         set(test fuzzing.${ftf_target}.${ftf_name}.${mode})
         add_test(${test} bash "${ftf_find_mutant}" "${ftf_fuzzer}" "${FTF_TOOL}" "${FTF_SOURCE_DIR}" ${ftf_target}
                  ${ftf_name} ${FTF_SAN} ${mode} 200000)
-        # Up to three campaigns of 200k runs (find_mutant.sh); each usually stops far sooner.
+        # Up to five campaigns of 200k runs (find_mutant.sh); each usually stops far sooner.
         set_tests_properties(${test} PROPERTIES SKIP_RETURN_CODE 125 TIMEOUT 1700)
       endforeach()
     else()
