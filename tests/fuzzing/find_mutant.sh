@@ -40,18 +40,6 @@ if [ "$mode" != clean ]; then
   fi
 fi
 
-# Searches too long-tailed for this budget, skipped (not passed) until they
-# are made reliable (README, "Known gaps"): under ASan the early free of
-# mutant_dict_resize_tests_owner is seen only when the reader's load comes
-# after the free, and recent campaigns found it in 1 of about 17 runs of
-# 200k executions (in 82k-88k when they did). Its TSan campaigns run.
-case "$variant/$san/$mode" in
-  mutant_dict_resize_tests_owner/asan/seeds | mutant_dict_resize_tests_owner/asan/derived)
-    echo "SKIP: $variant under $san: the search is too long-tailed for $runs executions per campaign (README, Known gaps)"
-    exit 125
-    ;;
-esac
-
 work="$(mktemp -d)"
 [ -n "${FTF_KEEP_WORK:-}" ] && echo "work: $work" || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/crash"
