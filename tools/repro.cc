@@ -131,10 +131,8 @@ int ReproCommand(int argc, char** argv) {
   opts.variant = variant;
   opts.exec.full_trace = true;
   runner::RunOutcome first = r.Run(p, opts);
-  // As in the fuzz targets (runner/fuzz_entry.cc): the first runs of a
-  // process create the logical threads' TSan contexts, which adds
-  // happens-before edges that can hide a race. The model's run is the same;
-  // a warm run is what a long fuzzing process saw.
+  // As in the fuzz targets (runner/fuzz_entry.cc): under TSan the first run
+  // of an input in a process can miss a race the next run of it reports.
   for (int i = 0; i < 3 && !first.finding; ++i) first = r.Run(p, opts);
   const uint64_t hash = first.exec.trace_hash;
   long same = 1;

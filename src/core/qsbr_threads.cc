@@ -141,8 +141,7 @@ void ThreadCreate(ThreadState& parent, ThreadState& child, Loc loc) {
   QsbrRegister(parent, child, index);
 }
 
-void ThreadBindAndAttach(ThreadState& ts, Loc loc) {
-  (void)loc;
+void ThreadBindAndAttach(ThreadState& ts) {
   BrcInitThread(ts);  // bind_tstate: from the new thread itself
   Attach(ts);         // waits while SUSPENDED
 }

@@ -67,7 +67,7 @@ void ThreadCreate(ThreadState& parent, ThreadState& child, Loc loc = Loc::Here()
 // The child's half, on its own thread once the parent is done (models
 // bind_tstate's _Py_brc_init_thread, then _PyThreadState_Attach, which
 // waits while the thread is SUSPENDED).
-void ThreadBindAndAttach(ThreadState& ts, Loc loc = Loc::Here());
+void ThreadBindAndAttach(ThreadState& ts);
 
 }  // namespace ftf::core
 

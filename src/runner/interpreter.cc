@@ -32,10 +32,7 @@ int64_t IdOf(const core::Runtime& rt, const core::Object* o) {
   return static_cast<int64_t>(core::ObjectId(o));
 }
 
-}  // namespace
-
-namespace {
-
+// What a started thread waits for before its first operation.
 struct LaunchWait {
   const core::Cell<uint8_t>* launched;
 };

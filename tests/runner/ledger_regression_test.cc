@@ -3,20 +3,17 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "program/io.h"
 #include "runner/runner.h"
+#include "runner_test_util.h"
 
 namespace ftf::runner {
 namespace {
 
-std::filesystem::path SourceDir() {
-  const char* d = std::getenv("FTF_SOURCE_DIR");
-  return d != nullptr ? std::filesystem::path(d) : std::filesystem::path(".");
-}
+using testing::SourceDir;
 
 // _Py_ExplicitMergeRefcount zeroes ob_ref_local before its CAS; a non-owner
 // decref of the QUEUED object in that window sees local 0 + shared -1. The
