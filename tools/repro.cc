@@ -130,10 +130,9 @@ int ReproCommand(int argc, char** argv) {
   runner::RunnerOptions opts;
   opts.variant = variant;
   opts.exec.full_trace = true;
+  // No warm-up run: the first run of a process reports what a fuzzing
+  // process's thousandth run reported (sched::FiberExecutor::Run).
   runner::RunOutcome first = r.Run(p, opts);
-  // As in the fuzz targets (runner/fuzz_entry.cc): under TSan the first run
-  // of an input in a process can miss a race the next run of it reports.
-  for (int i = 0; i < 3 && !first.finding; ++i) first = r.Run(p, opts);
   const uint64_t hash = first.exec.trace_hash;
   long same = 1;
   for (long i = 1; i < runs; ++i) {

@@ -18,9 +18,6 @@
 namespace ftf::runner {
 namespace {
 
-// Extra runs of a process's first input while it shows no finding (below).
-constexpr int kWarmUpRuns = 3;
-
 struct FuzzState {
   const core::Variant* variant = nullptr;
   std::string target = "fuzzer";
@@ -29,7 +26,6 @@ struct FuzzState {
   // kills the process from inside the run).
   const program::Program* current = nullptr;
   audit::CrashContext crash;
-  bool warmed_up = false;
   // Ablation switches (fuzz_entry.h): both on unless the environment says so.
   bool interleaving_coverage = true;
   bool force_direct = false;
@@ -140,20 +136,6 @@ int FuzzOneInput(const uint8_t* data, size_t size) {
   opts.pct_focus = s.pct_focus;
   s.current = &p;
   RunOutcome out = s.runner->Run(p, opts);
-  if (!s.warmed_up) {
-    // Under TSan the first run of an input in a process can still miss a
-    // race that the next run of the same input reports, although the
-    // executor resets TSan before every run (sched::glue::ForgetHistory) and
-    // the model's run is identical (same trace). Seen with a crash input of
-    // mutant_half_migrated: nothing on its first run, the race on its second,
-    // also when another input ran before it; the cause is not found yet. Such
-    // an effect only hides a race, never makes one up. A crash file found in
-    // a long fuzzing process is replayed as the first input of a fresh one,
-    // so the first input runs again, up to kWarmUpRuns more times, stopping
-    // at the first finding.
-    s.warmed_up = true;
-    for (int i = 0; i < kWarmUpRuns && !out.finding; ++i) out = s.runner->Run(p, opts);
-  }
   if (!out.finding) {
     s.current = nullptr;
     return 0;

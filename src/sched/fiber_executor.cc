@@ -99,6 +99,19 @@ RunResult FiberExecutor::Run(int num_threads, const ThreadBody& body, const prog
   // (glue::ForgetHistory): all fibers exist before the first run too, since a
   // fiber created inside a run would start it from a different one.
   EnsureFibers(FTF_SCHED_TSAN ? kMaxThreads : num_threads);
+#if FTF_SCHED_TSAN
+  // And every fiber has made an instrumented memory access before the first
+  // real run: one run in which each fiber writes its own word. Without it, a
+  // fiber's first access in the process came inside some input's run, and
+  // that run could miss a race the next run of the same input reported (a
+  // crash input of mutant_half_migrated: FirstRun test); after any earlier
+  // run that used all the fibers, it reported it.
+  if (!fibers_warm_) {
+    fibers_warm_ = true;
+    static volatile int touched[kMaxThreads];
+    Run(kMaxThreads, [](int t) { touched[t] = t; }, program::ScheduleSpec{}, RunOptions{});
+  }
+#endif
   glue::ForgetHistory();
 
   // --- set-up (all of it happens before the logical threads start) ---------

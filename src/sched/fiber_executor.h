@@ -284,6 +284,7 @@ class FiberExecutor final : public core::SchedHook {
   uint64_t private_accesses_ = 0;
   uint64_t private_escapes_ = 0;
   bool in_run_ = false;
+  bool fibers_warm_ = false;  // TSan: every fiber has run once (Run)
   bool abandoning_ = false;
   bool terminating_ = false;
   Request request_ = Request::kNone;

@@ -262,6 +262,25 @@ TEST(MutantRaceCause, ARaceOnAPlainFieldIsNamedByTheAccessesTsanSaw) {
 #endif
 }
 
+// The first run of a process reports what its later runs report. A fuzzing
+// campaign of mutant_half_migrated found this input; replayed as the first
+// input of a fresh process, TSan missed its race until the executor started
+// running every fiber once before its first real run (a fiber's first memory
+// access in the process, when it came inside a run, hid the race).
+TEST(FirstRun, TheFirstRunOfAProcessReportsTheRace) {
+#if !defined(FTF_TSAN)
+  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("TSAN_OPTIONS", "halt_on_error=0:report_signal_unsafe=0", 1);
+  absl::StatusOr<program::Program> p = program::LoadProgramFile(
+      (testing::SourceDir() / "tests/runner/programs/half_migrated_race_on_first_run.txt").string());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EXIT(CheckCauseInChild(*p, "mutant_half_migrated", "race core/member.cc:"),
+              ::testing::ExitedWithCode(0), "");
+#endif
+}
+
 // Every mutant of the registry has a detection case here.
 TEST(MutantRegistryTest, EveryMutantHasADetectionProgram) {
   std::set<std::string> covered;
