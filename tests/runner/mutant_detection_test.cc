@@ -243,23 +243,30 @@ TEST_P(MutantDetectionTest, ThreadSanitizerReportsTheRaceInEveryRun) {
 }
 #endif
 
+// Runs tests/runner/programs/FILE once on `variant` in a fresh child process
+// (its first run) and expects a race whose cause starts with `cause_prefix`.
+void ExpectRaceCauseInFreshChild(const char* file, const char* variant, const char* cause_prefix) {
+#if !defined(FTF_TSAN)
+  (void)file, (void)variant, (void)cause_prefix;
+  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("TSAN_OPTIONS", "halt_on_error=0:report_signal_unsafe=0", 1);
+  absl::StatusOr<program::Program> p =
+      program::LoadProgramFile((testing::SourceDir() / "tests/runner/programs" / file).string());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EXIT(CheckCauseInChild(*p, variant, cause_prefix), ::testing::ExitedWithCode(0), "");
+#endif
+}
+
 // A race on a field that is no Cell (the QSBR array pointer a thread keeps,
 // which mutant_qsbr_grow_without_stop rewrites without stopping the world)
 // is named by the two accesses TSan saw, here the grow's plain write. The
 // run's trace holds only Cell accesses: named from it, the race was "race
 // core/brc.cc:92", the exiting thread's last Cell store.
 TEST(MutantRaceCause, ARaceOnAPlainFieldIsNamedByTheAccessesTsanSaw) {
-#if !defined(FTF_TSAN)
-  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
-#else
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  setenv("TSAN_OPTIONS", "halt_on_error=0:report_signal_unsafe=0", 1);
-  absl::StatusOr<program::Program> p = program::LoadProgramFile(
-      (testing::SourceDir() / "tests/runner/programs/qsbr_pointer_race_named_by_tsan.txt").string());
-  ASSERT_TRUE(p.ok()) << p.status().message();
-  EXPECT_EXIT(CheckCauseInChild(*p, "mutant_qsbr_grow_without_stop", "race core/qsbr_threads.cc:"),
-              ::testing::ExitedWithCode(0), "");
-#endif
+  ExpectRaceCauseInFreshChild("qsbr_pointer_race_named_by_tsan.txt", "mutant_qsbr_grow_without_stop",
+                              "race core/qsbr_threads.cc:");
 }
 
 // The first run of a process reports what its later runs report. A fuzzing
@@ -268,17 +275,7 @@ TEST(MutantRaceCause, ARaceOnAPlainFieldIsNamedByTheAccessesTsanSaw) {
 // running every fiber once before its first real run (a fiber's first memory
 // access in the process, when it came inside a run, hid the race).
 TEST(FirstRun, TheFirstRunOfAProcessReportsTheRace) {
-#if !defined(FTF_TSAN)
-  GTEST_SKIP() << "ThreadSanitizer build only (tsan preset)";
-#else
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  setenv("TSAN_OPTIONS", "halt_on_error=0:report_signal_unsafe=0", 1);
-  absl::StatusOr<program::Program> p = program::LoadProgramFile(
-      (testing::SourceDir() / "tests/runner/programs/half_migrated_race_on_first_run.txt").string());
-  ASSERT_TRUE(p.ok()) << p.status().message();
-  EXPECT_EXIT(CheckCauseInChild(*p, "mutant_half_migrated", "race core/member.cc:"),
-              ::testing::ExitedWithCode(0), "");
-#endif
+  ExpectRaceCauseInFreshChild("half_migrated_race_on_first_run.txt", "mutant_half_migrated", "race core/member.cc:");
 }
 
 // Every mutant of the registry has a detection case here.
