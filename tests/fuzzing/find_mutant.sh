@@ -69,14 +69,12 @@ campaign() {
 # that ends with a finding of the expected kind whose crash file reproduces
 # it in a fresh process: each campaign is deterministic, but any change to
 # the code moves libFuzzer's search, and the time to find has a long tail
-# (./ftfuzz bench measures its median and spread over seeds). Nor is a
-# campaign always the same from one process to the next: with the same
-# binary and -seed=5, mutant_dict_resize_tests_owner under ASan was found
-# after 88k executions once and not in 200k in another process (something in
-# the model still depends on addresses). A finding of the wrong kind fails at
-# once. A DATA_RACE whose crash file shows nothing in a fresh process is
-# printed with its input and the next campaign runs; the test passes only
-# with a crash that reproduces.
+# (./ftfuzz bench measures its median and spread over seeds); a campaign
+# with a given binary and -seed is the same in every process
+# (fuzzing.campaign_determinism). A finding of the wrong kind fails at once.
+# A DATA_RACE whose crash file shows nothing in a fresh process is printed
+# with its input and the next campaign runs; the test passes only with a
+# crash that reproduces.
 # A clean campaign must run its budget with no finding, on the variant with
 # the fixes of the bugs CPython has as it is (findings/known.json) applied:
 # it checks the variant's own code, and a known CPython bug (found within
