@@ -123,6 +123,8 @@ bool Conflict(const Touch& x, const Touch& y) {
 
 }  // namespace
 
+bool MayConflict(const Op& a, const Op& b) { return Conflict(TouchOf(a), TouchOf(b)); }
+
 ConflictMap AnalyzeConflicts(const Program& p) {
   ConflictMap m;
   const size_t n = p.threads.size();

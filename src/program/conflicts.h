@@ -29,7 +29,8 @@
 //
 // Uses: the PCT decoder places its change points inside focused operations
 // (sched/schedule_decoder.h, "FOCUS"), and the custom mutator spends more
-// schedule-only mutations on programs with a higher score (runner/mutator.h).
+// schedule-only mutations on programs with a higher score and draws related
+// operations from MayConflict (runner/mutator.h).
 
 #ifndef FTF_PROGRAM_CONFLICTS_H_
 #define FTF_PROGRAM_CONFLICTS_H_
@@ -54,6 +55,10 @@ struct ConflictMap {
 };
 
 ConflictMap AnalyzeConflicts(const Program& p);
+
+// True when `a` and `b`, run by two different threads, could conflict by the
+// rule above: they share a resource and one of them writes it.
+bool MayConflict(const Op& a, const Op& b);
 
 }  // namespace ftf::program
 

@@ -7,13 +7,17 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "audit/determinism.h"
 #include "audit/report.h"
 #include "audit/sanitizer_report.h"
 #include "program/text.h"
 #include "program/decoder.h"
+#include "runner/mutator.h"
 #include "runner/runner.h"
+#include "runner/vocabulary.h"
 
 namespace ftf::runner {
 namespace {
@@ -87,6 +91,21 @@ void RestoreLenControl(int* argc, char*** argv) {
   ++*argc;
 }
 
+// The custom mutator's vocabulary (runner/vocabulary.h): the operation
+// records of the dictionary libFuzzer was given (-dict=, the last one wins
+// as in libFuzzer), if any.
+void LoadOperationVocabulary(int* argc, char*** argv) {
+  const char* dict = nullptr;
+  for (int i = 1; argc != nullptr && argv != nullptr && i < *argc; ++i) {
+    if (std::strncmp((*argv)[i], "-dict=", 6) == 0) dict = (*argv)[i] + 6;
+  }
+  if (dict == nullptr) return;
+  std::vector<program::Op> ops = OperationsFromDictionaryFile(dict);
+  std::fprintf(stderr, "ftfuzz: the mutator draws half of its new operations from the %zu operation records of %s\n",
+               ops.size(), dict);
+  SetOperationVocabulary(std::move(ops));
+}
+
 }  // namespace
 
 void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
@@ -114,6 +133,8 @@ void FuzzInitialize(int* argc, char*** argv, const char* target_name) {
   if (!s.custom_mutator) {
     std::fprintf(stderr, "ftfuzz: FTF_CUSTOM_MUTATOR=0: libFuzzer's byte mutator only\n");
     RestoreLenControl(argc, argv);
+  } else {
+    LoadOperationVocabulary(argc, argv);
   }
   s.target = target_name;
   s.runner = new Runner();

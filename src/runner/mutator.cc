@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <utility>
 
@@ -31,9 +32,15 @@ struct Weight {
 };
 constexpr Weight kWeights[] = {
     {Mutation::kBytes, 20},      {Mutation::kScheduleBytes, 20}, {Mutation::kScheduleKind, 5},
-    {Mutation::kInsertOp, 15},   {Mutation::kDeleteOp, 8},       {Mutation::kDuplicateOp, 8},
-    {Mutation::kMoveOp, 6},      {Mutation::kMoveOpToThread, 8}, {Mutation::kRetarget, 10},
+    {Mutation::kInsertOp, 7},    {Mutation::kInsertRelated, 10}, {Mutation::kDeleteOp, 8},
+    {Mutation::kDuplicateOp, 8}, {Mutation::kMoveOp, 6},         {Mutation::kMoveOpToThread, 8},
+    {Mutation::kRetarget, 8},
 };
+static_assert([] {
+  uint32_t sum = 0;
+  for (const Weight& w : kWeights) sum += w.percent;
+  return sum == 100;
+}());
 
 // The static score steers the schedule search (program/conflicts.h): a
 // program with no pair of operations that can conflict across threads gains
@@ -63,6 +70,19 @@ Op RandomOp(MutationRng& rng) {
     in[i] = static_cast<uint8_t>(rng.Next());
   }
   return program::Decode(std::span<const uint8_t>(in, sizeof in)).threads[0].ops[0];
+}
+
+std::vector<Op>& Vocabulary() {
+  static std::vector<Op>* const ops = new std::vector<Op>();
+  return *ops;
+}
+
+// A new operation: half the time one the target's dictionary names (when it
+// names any), otherwise a random one.
+Op DrawOp(MutationRng& rng) {
+  const std::vector<Op>& vocab = Vocabulary();
+  if (!vocab.empty() && rng.Below(2) == 0) return vocab[rng.Below(static_cast<uint32_t>(vocab.size()))];
+  return RandomOp(rng);
 }
 
 // A thread index for new work: an existing thread, or one more thread while
@@ -98,7 +118,52 @@ bool InsertOp(Program& p, MutationRng& rng) {
   const size_t t = PickThreadOrNew(p, rng);
   if (t == p.threads.size()) p.threads.emplace_back();
   if (Full(p.threads[t])) return false;
-  InsertAt(p.threads[t], rng.Below(static_cast<uint32_t>(p.threads[t].ops.size() + 1)), RandomOp(rng));
+  InsertAt(p.threads[t], rng.Below(static_cast<uint32_t>(p.threads[t].ops.size() + 1)), DrawOp(rng));
+  return true;
+}
+
+// An operation drawn at random until it may conflict with `donor`
+// (program::MayConflict: a shared resource, one of the two writing), with
+// each operand the two opcodes have in common taken from the donor three
+// times in four: the same object, slot, global name or instruction site.
+// A window race is two such operations, and so is most of the set-up that
+// opens one (a specialization, then what invalidates it). nullopt after 16
+// misses (a donor that touches nothing, such as `yield`).
+std::optional<Op> RelatedOp(const Op& donor, MutationRng& rng) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    Op op = DrawOp(rng);
+    auto take = [&](program::OpField f) {
+      return program::UsesField(op.code, f) && program::UsesField(donor.code, f) && rng.Below(4) != 0;
+    };
+    if (take(program::kFieldSite)) op.site = donor.site;
+    if (take(program::kFieldType)) op.type = donor.type;
+    if (take(program::kFieldTarget)) op.target = donor.target;
+    if (take(program::kFieldSlot)) op.slot = donor.slot;
+    if (take(program::kFieldName)) op.name = donor.name;
+    if (take(program::kFieldValue)) op.value = donor.value;
+    if (take(program::kFieldReg)) op.reg = donor.reg;
+    if (program::MayConflict(op, donor)) return op;
+  }
+  return std::nullopt;
+}
+
+// A related operation (RelatedOp) of a random existing one: half the time
+// in the donor's own thread (a sequence on one object: the set-up a window
+// needs), otherwise in another, possibly new, thread (the racing partner).
+bool InsertRelated(Program& p, MutationRng& rng) {
+  size_t t, i;
+  if (!PickOp(p, rng, &t, &i)) return false;
+  const std::optional<Op> op = RelatedOp(p.threads[t].ops[i], rng);
+  if (!op.has_value()) return false;
+  size_t to = t;
+  const size_t slots = std::min<size_t>(p.threads.size() + 1, static_cast<size_t>(kLimits.max_threads));
+  if (slots > 1 && rng.Below(2) == 0) {
+    to = rng.Below(static_cast<uint32_t>(slots - 1));  // any thread but the donor's, or a new one
+    if (to >= t) ++to;
+    if (to == p.threads.size()) p.threads.emplace_back();
+  }
+  if (Full(p.threads[to])) return false;
+  InsertAt(p.threads[to], rng.Below(static_cast<uint32_t>(p.threads[to].ops.size() + 1)), *op);
   return true;
 }
 
@@ -224,6 +289,8 @@ bool MutateScheduleBytes(Program& p, MutationRng& rng, ByteMutator bytes) {
 
 }  // namespace
 
+void SetOperationVocabulary(std::vector<Op> ops) { Vocabulary() = std::move(ops); }
+
 const char* MutationName(Mutation m) {
   switch (m) {
     case Mutation::kBytes: return "bytes";
@@ -235,6 +302,7 @@ const char* MutationName(Mutation m) {
     case Mutation::kMoveOp: return "move-op";
     case Mutation::kMoveOpToThread: return "move-op-to-thread";
     case Mutation::kRetarget: return "retarget";
+    case Mutation::kInsertRelated: return "insert-related";
     case Mutation::kCount: break;
   }
   return "?";
@@ -259,6 +327,7 @@ bool ApplyMutation(Mutation m, Program& p, MutationRng& rng, ByteMutator bytes) 
     case Mutation::kMoveOp: changed = MoveOp(q, rng); break;
     case Mutation::kMoveOpToThread: changed = MoveOpToThread(q, rng); break;
     case Mutation::kRetarget: changed = Retarget(q, rng); break;
+    case Mutation::kInsertRelated: changed = InsertRelated(q, rng); break;
     case Mutation::kBytes:
     case Mutation::kCount: return false;
   }

@@ -6,8 +6,9 @@
 // one operation takes a lucky 6-byte insertion. These functions decode the
 // input (program::Decode), change the *program* (insert, delete, duplicate
 // or move an operation, move it to another thread, point an operand at a
-// shared object, splice in a thread of another input, change the schedule's
-// kind, depth or bytes) and encode it back (program::Encode, whose output
+// shared object, add an operation that may conflict with an existing one,
+// splice in a thread of another input, change the schedule's kind, depth or
+// bytes) and encode it back (program::Encode, whose output
 // decodes to the same program). Part of the time they hand the bytes to
 // libFuzzer's own mutator instead, which keeps the dictionary and the
 // compare-guided mutations at work.
@@ -43,6 +44,7 @@ enum class Mutation : uint8_t {
   kMoveOp,         // an operation to another place in its thread
   kMoveOpToThread, // an operation to another (possibly new) thread
   kRetarget,       // an operand of an operation now names a shared object
+  kInsertRelated,  // a new operation that may conflict with an existing one
   kCount,
 };
 const char* MutationName(Mutation m);
@@ -59,6 +61,14 @@ class MutationRng {
  private:
   uint64_t state_;
 };
+
+// Operations the mutator draws half of its new operations from (insert-op,
+// and the candidates of insert-related), instead of a uniformly random
+// record: the records of the fuzz target's dictionary (runner/vocabulary.h;
+// FuzzInitialize sets them from libFuzzer's -dict flag). Empty (the
+// default): every new operation is random. Set once, before fuzzing starts;
+// results are then a function of (input, seed, vocabulary).
+void SetOperationVocabulary(std::vector<program::Op> ops);
 
 // Applies mutation `m` to `p` (decoded with the default Limits). Returns
 // false, leaving `p` unchanged, when `m` cannot change this program (no

@@ -10,7 +10,8 @@
 #   - the structure-aware mutator is linked in (libFuzzer announces
 #     LLVMFuzzerCustomMutator), FTF_CUSTOM_MUTATOR=0 prints its line and
 #     still fuzzes (the byte mutator alone, with libFuzzer's -len_control
-#     back), a bad value exits 2.
+#     back), a bad value exits 2; given -dict=, it announces how many
+#     operation records it draws new operations from.
 #
 #   target_cli.sh FUZZERS_DIR SOURCE_DIR
 set -uo pipefail
@@ -75,6 +76,13 @@ out="$("$fuzzer" -seed=1 -runs=0 "$corpus" 2>&1)"
 grep -q "found LLVMFuzzerCustomMutator" <<<"$out" || fail "the custom mutator is not linked into $fuzzer"
 grep -q "byte mutator only" <<<"$(banner FTF_CUSTOM_MUTATOR=0)" || fail "no line for FTF_CUSTOM_MUTATOR=0"
 [ -z "$(banner FTF_CUSTOM_MUTATOR=1)" ] || fail "a banner line with FTF_CUSTOM_MUTATOR=1 (the default)"
+# Its vocabulary: the operation records of the -dict file, announced with
+# their number; with the mutator off nothing reads them.
+dict="$src/fuzzers/slots_fuzzer.dict"
+voc="$("$fuzzer" -seed=1 -runs=0 -dict="$dict" "$corpus" 2>&1 | grep -oE 'from the [0-9]+ operation records' | grep -oE '[0-9]+')"
+[ -n "$voc" ] && [ "$voc" -gt 0 ] || fail "-dict=$dict: no line naming the mutator's operation records"
+[ -z "$(env FTF_CUSTOM_MUTATOR=0 "$fuzzer" -seed=1 -runs=0 -dict="$dict" "$corpus" 2>&1 | grep 'operation records')" ] ||
+  fail "FTF_CUSTOM_MUTATOR=0 still reads the dictionary's operation records"
 # A short run from an empty corpus mutates with each setting and stays clean.
 empty="$(mktemp -d)"
 for v in 1 0; do

@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "program/conflicts.h"
 #include "program/decoder.h"
 #include "program/encoder.h"
 #include "program/text.h"
@@ -136,6 +137,40 @@ TEST(MutatorTest, EachMutationDoesWhatItsNameSays) {
     EXPECT_EQ(p.schedule.bytes, base.schedule.bytes);
     EXPECT_TRUE(p.schedule.kind != base.schedule.kind || p.schedule.pct_depth != base.schedule.pct_depth);
   }
+}
+
+TEST(MutatorTest, InsertRelatedAddsAnOperationThatMayConflictWithAnExistingOne) {
+  // One donor: a LOAD_GLOBAL of g5 through site 2.
+  const Program base = Parse("ftfuzz program v1\nt0 s2: r1 = g5\n");
+  const program::Op donor = base.threads[0].ops[0];
+  int same_thread = 0, other_thread = 0, same_name = 0;
+  std::vector<program::OpCode> codes;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    Program p = base;
+    MutationRng rng(seed);
+    ASSERT_TRUE(ApplyMutation(Mutation::kInsertRelated, p, rng, nullptr));
+    ASSERT_EQ(program::TotalOps(p), 2);
+    // The donor is still there; the other operation is the new one.
+    ASSERT_EQ(p.threads[0].ops.size() + (p.threads.size() > 1 ? p.threads[1].ops.size() : 0), 2u);
+    const program::Op* added = p.threads.size() > 1         ? &p.threads[1].ops[0]
+                               : p.threads[0].ops[0] == donor ? &p.threads[0].ops[1]
+                                                              : &p.threads[0].ops[0];
+    ASSERT_NE(added, nullptr);
+    EXPECT_TRUE(program::MayConflict(*added, donor)) << program::ToText(p);
+    (p.threads.size() == 1 ? same_thread : other_thread)++;
+    if (program::UsesField(added->code, program::kFieldName) && added->name == donor.name) ++same_name;
+    if (std::find(codes.begin(), codes.end(), added->code) == codes.end()) codes.push_back(added->code);
+  }
+  // Both placements happen, the donor's name is usually kept, and the
+  // partner is not always the same opcode.
+  EXPECT_GT(same_thread, 40);
+  EXPECT_GT(other_thread, 40);
+  EXPECT_GT(same_name, 40);
+  EXPECT_GE(codes.size(), 5u);
+  // An operation that touches nothing shared has no related operation.
+  Program quiet = Parse("ftfuzz program v1\nt0: yield\n");
+  MutationRng rng(1);
+  EXPECT_FALSE(ApplyMutation(Mutation::kInsertRelated, quiet, rng, nullptr));
 }
 
 TEST(MutatorTest, CrossOverSplicesAThreadOfTheOtherInput) {
